@@ -1,0 +1,62 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every target of ours shares (the swift-log / hummingbird pattern):
+/// explicit `any`, imports that are internal unless marked `public`, and members
+/// visible only through imports the file itself declares.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "readstates",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "readstates", targets: ["readstates"]),
+        .library(name: "Snowflake", targets: ["Snowflake"]),
+        .library(name: "ReadStatesModule", targets: ["ReadStatesModule"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CWebsockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev", "libssl-dev", "libcap-dev"])]
+        ),
+        .target(name: "Snowflake", swiftSettings: swiftSettings),
+        .target(name: "ReadStatesModule", dependencies: ["Snowflake"], swiftSettings: swiftSettings),
+        .target(
+            name: "Gateway",
+            dependencies: ["CWebsockets", "ReadStatesModule", "Snowflake"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "readstates",
+            dependencies: [
+                "Gateway",
+                "ReadStatesModule",
+                "Snowflake",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SnowflakeTests", dependencies: ["Snowflake"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ReadStatesModuleTests",
+            dependencies: ["ReadStatesModule", "Snowflake"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "Snowflake"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,20 @@
+/// Errors the gateway reports to its caller. A struct around a private code, so new
+/// cases do not break anyone who switches over the public surface.
+public struct GatewayError: Error, CustomStringConvertible, Equatable {
+    private enum Code: Equatable {
+        case listenFailed(host: String, port: Int)
+    }
+
+    private let code: Code
+
+    static func listenFailed(host: String, port: Int) -> GatewayError {
+        GatewayError(code: .listenFailed(host: host, port: port))
+    }
+
+    public var description: String {
+        switch code {
+        case let .listenFailed(host, port):
+            "could not listen on \(host):\(port) (address in use, or not an address of this machine)"
+        }
+    }
+}

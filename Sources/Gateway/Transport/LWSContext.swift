@@ -1,0 +1,126 @@
+internal import CWebsockets
+import Foundation
+
+/// Owns one `lws_context` and every piece of C memory the context points into.
+///
+/// libwebsockets keeps pointers to the protocols array and to the strings of the
+/// creation info for the whole life of the context (a Swift `&array` or a temporary
+/// C string would dangle after `lws_create_context` returns), so this class allocates
+/// them itself and frees them only after `lws_context_destroy`.
+///
+/// ## Threading
+/// Create, service and destroy the context on one thread: libwebsockets is single
+/// threaded. Only ``cancelService()`` may be called from elsewhere.
+final class LWSContext {
+    /// `lws_callback_function`, written out: Swift imports the C typedef as a plain
+    /// function type, and a C function pointer needs the `@convention(c)` spelling.
+    typealias Callback = @convention(c) (
+        OpaquePointer?, lws_callback_reasons, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int
+    ) -> Int32
+
+    /// One protocol entry: the name clients ask for and the C callback that serves it.
+    struct ProtocolSpec {
+        var name: String
+        var callback: Callback?
+        /// Bytes lws allocates per connection for this protocol (`wsi` user data).
+        var perSessionDataSize: Int = 0
+        /// Largest chunk lws hands to one RECEIVE callback.
+        var receiveBufferSize: Int = 4096
+
+        /// A protocol that serves plain HTTP with libwebsockets' default handler.
+        static func httpOnly(name: String = "http") -> ProtocolSpec {
+            ProtocolSpec(name: name, callback: lws_callback_http_dummy)
+        }
+    }
+
+    struct Configuration {
+        var host: String = "127.0.0.1"
+        var port: Int32
+        var protocols: [ProtocolSpec]
+        /// Passed back by `lws_context_user` inside callbacks.
+        var user: UnsafeMutableRawPointer? = nil
+        var tlsCertificatePath: String? = nil
+        var tlsPrivateKeyPath: String? = nil
+    }
+
+    let pointer: OpaquePointer
+    private let protocols: UnsafeMutableBufferPointer<lws_protocols>
+    private var cStrings: [UnsafeMutablePointer<CChar>]
+
+    init(_ configuration: Configuration) throws(GatewayError) {
+        var strings: [UnsafeMutablePointer<CChar>] = []
+        func keep(_ string: String) -> UnsafeMutablePointer<CChar> {
+            let copy = strdup(string)!
+            strings.append(copy)
+            return copy
+        }
+
+        let table = UnsafeMutableBufferPointer<lws_protocols>.allocate(capacity: configuration.protocols.count + 1)
+        for (index, spec) in configuration.protocols.enumerated() {
+            var entry = lws_protocols()
+            entry.name = UnsafePointer(keep(spec.name))
+            entry.callback = spec.callback
+            entry.per_session_data_size = spec.perSessionDataSize
+            entry.rx_buffer_size = spec.receiveBufferSize
+            table.initializeElement(at: index, to: entry)
+        }
+        // 4.1.6 has no LWS_PROTOCOL_LIST_TERM: a zeroed entry ends the list.
+        table.initializeElement(at: configuration.protocols.count, to: lws_protocols())
+
+        var info = lws_context_creation_info()
+        info.port = configuration.port
+        info.iface = UnsafePointer(keep(configuration.host))
+        info.protocols = UnsafePointer(table.baseAddress)
+        info.user = configuration.user
+        info.gid = -1
+        info.uid = -1
+        info.options = CWebsockets_serverOptionValidateUTF8()
+        if let cert = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
+            info.options |= CWebsockets_serverOptionDoSSLGlobalInit()
+            info.ssl_cert_filepath = UnsafePointer(keep(cert))
+            info.ssl_private_key_filepath = UnsafePointer(keep(key))
+        }
+
+        LWSLog.configureOnce()
+        guard let context = lws_create_context(&info) else {
+            table.deinitialize()
+            table.deallocate()
+            strings.forEach { free($0) }
+            throw GatewayError.listenFailed(host: configuration.host, port: Int(configuration.port))
+        }
+        self.pointer = context
+        self.protocols = table
+        self.cStrings = strings
+    }
+
+    /// Runs one round of the event loop (waits for events, dispatches callbacks).
+    /// - Returns: false once the context is shutting down.
+    func service() -> Bool {
+        lws_service(pointer, 0) >= 0
+    }
+
+    /// Wakes a thread blocked in ``service()``: the only call safe from another thread.
+    func cancelService() {
+        lws_cancel_service(pointer)
+    }
+
+    deinit {
+        lws_context_destroy(pointer)
+        protocols.deinitialize()
+        protocols.deallocate()
+        cStrings.forEach { free($0) }
+    }
+}
+
+/// libwebsockets' own log is global state: set its level once per process.
+enum LWSLog {
+    private static let configured: Void = {
+        // LLL_ERR | LLL_WARN by default; `LWS_LOG` (a bit mask, as lws documents) overrides.
+        let level = ProcessInfo.processInfo.environment["LWS_LOG"].flatMap(Int32.init) ?? 3
+        CWebsockets_setLogLevel(level)
+    }()
+
+    static func configureOnce() {
+        _ = configured
+    }
+}

@@ -1,0 +1,48 @@
+public import Snowflake
+import Synchronization
+
+/// A ``ReadStatesPersistence`` over a dictionary: for tests, for benchmarks that
+/// want no I/O, and as the reference behaviour of a store.
+public final class InMemoryReadStatesPersistence: ReadStatesPersistence {
+    private let storage = Mutex<[Snowflake: [Snowflake: ReadState]]>([:])
+    private let loadsCount = Atomic<Int>(0)
+
+    public init(_ initial: [Snowflake: [ReadState]] = [:]) {
+        storage.withLock { storage in
+            for (user, states) in initial {
+                storage[user] = Dictionary(states.map { ($0.channelID, $0) }, uniquingKeysWith: { $1 })
+            }
+        }
+    }
+
+    public func load(user: Snowflake) async throws -> [ReadState] {
+        loadsCount.add(1, ordering: .relaxed)
+        return storage.withLock { storage in
+            storage[user].map { Array($0.values) } ?? []
+        }
+    }
+
+    public func evicted(user: Snowflake, dirtyStates: [ReadState]) {
+        write(user: user, states: dirtyStates)
+    }
+
+    /// Stores states, keeping the newer version of each (a late, older write never wins).
+    public func write(user: Snowflake, states: [ReadState]) {
+        storage.withLock { storage in
+            for state in states {
+                if let stored = storage[user]?[state.channelID], stored.version >= state.version { continue }
+                storage[user, default: [:]][state.channelID] = state
+            }
+        }
+    }
+
+    /// What is stored for a user, sorted by channel.
+    public func stored(user: Snowflake) -> [ReadState] {
+        storage.withLock { storage in
+            (storage[user].map { Array($0.values) } ?? []).sorted { $0.channelID < $1.channelID }
+        }
+    }
+
+    /// How many times `load` was called.
+    public var loads: Int { loadsCount.load(ordering: .relaxed) }
+}

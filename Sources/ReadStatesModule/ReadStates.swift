@@ -1,0 +1,64 @@
+public import Snowflake
+import Synchronization
+
+/// The read-state engine: an in-process LRU cache of every cached user's read states,
+/// partitioned into independently locked shards, loading misses through and handing
+/// evicted dirty states to a ``ReadStatesPersistence``.
+///
+/// Every operation comes twice:
+/// - `…IfCached` runs inline and never suspends: it returns nil when the user is not
+///   cached. A gateway calls it on its event loop and falls back to the async form.
+/// - the `async` form loads the user on a miss first (two concurrent misses for one
+///   user load once) and never blocks a thread while it waits.
+///
+/// ## Threading
+/// All methods are safe from any thread. A shard's lock is held only for the table
+/// work of one operation (a chain of one user's states, plus evicting users to make
+/// room), never across a load, a persistence call or a whole-table scan.
+public final class ReadStates: Sendable {
+    public let configuration: ReadStatesConfiguration
+    let shards: [ReadStateShard]
+    let persistence: any ReadStatesPersistence
+    let clock: ReadStatesClock
+    private let seed: UInt64
+
+    public init(
+        configuration: ReadStatesConfiguration = .init(),
+        persistence: any ReadStatesPersistence,
+        clock: ReadStatesClock = .monotonic()
+    ) {
+        precondition(configuration.shards > 0, "at least one shard")
+        precondition(configuration.capacity >= configuration.shards, "capacity must cover every shard")
+        self.configuration = configuration
+        self.persistence = persistence
+        self.clock = clock
+        self.seed = UInt64.random(in: .min ... .max)
+        let count = configuration.shards
+        let slotsPerShard = (configuration.capacity + count - 1) / count
+        let usersPerShard = max((configuration.resolvedMaximumUsers + count - 1) / count, 1)
+        shards = (0..<count).map { _ in
+            ReadStateShard(slotCapacity: slotsPerShard, userCapacity: usersPerShard, seed: UInt64.random(in: .min ... .max))
+        }
+    }
+
+    /// Shards take the high bits of a mixed user ID; tables take the rest.
+    @inline(__always)
+    func shard(for user: Snowflake) -> ReadStateShard {
+        let hash = ShardTable.mix(user.rawValue ^ seed)
+        return shards[Int(hash.multipliedFullWidth(by: UInt64(shards.count)).high)]
+    }
+
+    /// Runs one table operation on a user's shard and hands any evictions to persistence
+    /// once the lock is released.
+    @inline(__always)
+    func onShard<Result>(
+        of user: Snowflake,
+        _ body: (inout ShardTable, inout [Eviction]) throws(ReadStatesError) -> Result
+    ) throws(ReadStatesError) -> Result {
+        let (result, evictions) = try shard(for: user).withTable(body)
+        for eviction in evictions {
+            persistence.evicted(user: eviction.user, dirtyStates: eviction.dirtyStates)
+        }
+        return result
+    }
+}

@@ -1,0 +1,34 @@
+public import Snowflake
+import Synchronization
+
+/// One partition of the cache: its table and its in-flight loads behind one lock.
+///
+/// One object per shard (not per entry): `Mutex` is `~Copyable`, so an array of
+/// shards needs a class around each.
+final class ReadStateShard: Sendable {
+    struct State: ~Copyable {
+        var table: ShardTable
+        /// Users being loaded right now: a second miss for the same user awaits the
+        /// same task instead of loading again. Small (concurrent misses only).
+        var loading: [UInt64: Task<Void, any Error>] = [:]
+    }
+
+    let state: Mutex<State>
+
+    init(slotCapacity: Int, userCapacity: Int, seed: UInt64) {
+        state = Mutex(State(table: ShardTable(slotCapacity: slotCapacity, userCapacity: userCapacity, seed: seed)))
+    }
+
+    /// Runs `body` on the table under the lock and returns what it returns along with
+    /// the evictions it caused, which the caller hands to persistence after unlocking.
+    @inline(__always)
+    func withTable<Result>(
+        _ body: (inout ShardTable, inout [Eviction]) throws(ReadStatesError) -> Result
+    ) throws(ReadStatesError) -> (Result, [Eviction]) {
+        try state.withLock { (state) throws(ReadStatesError) -> (Result, [Eviction]) in
+            var evictions: [Eviction] = []
+            let result = try body(&state.table, &evictions)
+            return (result, evictions)
+        }
+    }
+}

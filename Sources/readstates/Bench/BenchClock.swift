@@ -1,0 +1,55 @@
+import Foundation
+
+/// Cheap readings of time and of the process, for the benchmark loops.
+enum BenchClock {
+    /// Monotonic nanoseconds (vDSO `clock_gettime`, tens of nanoseconds).
+    @inline(__always)
+    static func nanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
+
+    /// Resident set size of this process in bytes (`/proc/self/statm`).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// CPU time the hypervisor gave to other guests while this machine wanted it
+    /// (`steal` in `/proc/stat`), in milliseconds, summed over all CPUs.
+    static func stolenMilliseconds() -> UInt64 {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = text.split(separator: "\n").first
+        else { return 0 }
+        let fields = line.split(separator: " ")
+        // cpu user nice system idle iowait irq softirq steal ...
+        guard fields.count > 8, let ticks = UInt64(fields[8]) else { return 0 }
+        return ticks * 1000 / UInt64(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+/// A small, fast generator (wyrand) for drawing users and operations: the system
+/// generator reads the kernel's entropy and would dominate the loop.
+struct FastRandom {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    @inline(__always)
+    mutating func next() -> UInt64 {
+        state &+= 0xA076_1D64_78BD_642F
+        let product = state.multipliedFullWidth(by: state ^ 0xE703_7ED1_A0B4_28DB)
+        return product.high ^ product.low
+    }
+
+    /// Uniform in `0..<bound` (Lemire's multiply-shift; the bias is negligible here).
+    @inline(__always)
+    mutating func next(below bound: Int) -> Int {
+        Int(next().multipliedFullWidth(by: UInt64(bound)).high)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import ArgumentParser
+
+/// `readstates bench …`: benchmarks of the real engine and, later, of the gateway.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that exercise the real engine.",
+        subcommands: [CacheBenchCommand.self]
+    )
+}
+
+struct CacheBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Fill the read-state cache, then run a mix of mentions, acks and reads against it.",
+        discussion: """
+            Prints fill time and bytes per read state, then one line per second (operations, \
+            p50/p99/p99.9/max latency in microseconds, how late an idle thread woke, CPU \
+            stolen by the hypervisor) and a summary. Build with -c release for real figures.
+            """
+    )
+
+    @Option(help: "Read states the cache holds.")
+    var capacity = 8_000_000
+
+    @Option(help: "Users filled in; each has capacity/users channels.")
+    var users = 1_000_000
+
+    @Option(help: "Operations per second over all threads (0 = as fast as possible).")
+    var rate = 200_000
+
+    @Option(help: "How long to run the mix.")
+    var seconds = 60
+
+    @Option(help: "Percent of mention,ack,get operations.")
+    var mix = "60,35,5"
+
+    @Option(help: "Threads issuing operations.")
+    var threads = 1
+
+    @Option(help: "Cache shards.")
+    var shards = 64
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    func parsedMix() throws -> [Int] {
+        let parts = mix.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 3, parts.allSatisfy({ ($0 ?? -1) >= 0 }), parts.reduce(0, { $0 + ($1 ?? 0) }) == 100 else {
+            throw ValidationError("--mix takes three percentages that add up to 100, e.g. 60,35,5")
+        }
+        return parts.map { $0! }
+    }
+
+    func validate() throws {
+        _ = try parsedMix()
+        guard capacity > 0, users > 0, users <= capacity else {
+            throw ValidationError("--capacity and --users must be positive and users <= capacity")
+        }
+        guard rate >= 0, seconds > 0, threads > 0, shards > 0, shards <= capacity else {
+            throw ValidationError("--rate must be >= 0; --seconds, --threads and --shards positive")
+        }
+    }
+
+    func run() throws {
+        let options = CacheBenchmark.Options(
+            capacity: capacity,
+            users: users,
+            rate: rate,
+            seconds: seconds,
+            mix: try parsedMix(),
+            threads: threads,
+            shards: shards,
+            json: json
+        )
+        try CacheBenchmark(options: options, output: BenchOutput(json: json)).run()
+    }
+}

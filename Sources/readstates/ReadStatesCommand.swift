@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `readstates` command line: one executable, one subcommand per job.
+@main
+struct ReadStatesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "readstates",
+        abstract: "A WebSocket chat gateway with an embedded Read States engine.",
+        subcommands: [SnowflakeCommand.self, BenchCommand.self]
+    )
+}
