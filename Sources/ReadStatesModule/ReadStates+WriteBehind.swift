@@ -2,15 +2,16 @@ public import Snowflake
 import Synchronization
 
 extension ReadStates {
-    /// Copies out, and marks clean, the dirty states of users that first changed at or
-    /// before `tick` (from ``ReadStatesClock``), scanning at most `usersPerShard`
+    /// Copies out, and marks clean, the dirty states of users that first changed at least
+    /// `age` seconds before `now` (from ``ReadStatesClock``), scanning at most `usersPerShard`
     /// user records of each shard starting at each shard's `cursor`.
     ///
     /// The write-behind flusher calls this repeatedly: each call holds each shard's
     /// lock for one bounded slice only, so a full pass never stalls an operation.
     /// - Returns: the dirty states, and whether every shard finished its pass.
     public func collectDirty(
-        dirtySinceAtOrBefore tick: UInt32,
+        now: UInt32,
+        age: UInt32,
         cursors: inout [Int],
         usersPerShard: Int
     ) -> (states: [UserReadState], passComplete: Bool) {
@@ -22,7 +23,8 @@ extension ReadStates {
                 state.table.collectDirty(
                     from: cursors[position],
                     limit: usersPerShard,
-                    dirtySinceAtOrBefore: tick,
+                    now: now,
+                    age: age,
                     into: &batch
                 )
             }

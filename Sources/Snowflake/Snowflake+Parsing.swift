@@ -1,62 +1,80 @@
-/// Why a text is not a Snowflake.
+/// Why a text is not a Snowflake. The message quotes the input, because the input
+/// usually came from a client and the message goes back to it or into a log.
 public struct SnowflakeParseError: Error, CustomStringConvertible, Equatable {
     private enum Code: Equatable {
         case empty, notNumeric, outOfRange
     }
 
     private let code: Code
+    /// The text that failed to parse.
     public let input: String
 
     public var description: String {
         switch code {
-        case .empty: "an empty string is not a Snowflake"
+        case .empty: "\"\" is not a Snowflake: it is empty"
         case .notNumeric: "\"\(input)\" is not a Snowflake: it must be a decimal number"
         case .outOfRange: "\"\(input)\" is out of range: a Snowflake is at most \(UInt64.max)"
         }
     }
 
-    static func empty() -> Self { .init(code: .empty, input: "") }
-    static func notNumeric(_ input: String) -> Self { .init(code: .notNumeric, input: input) }
-    static func outOfRange(_ input: String) -> Self { .init(code: .outOfRange, input: input) }
+    static let empty = SnowflakeParseError(code: .empty, input: "")
+    static func notNumeric(_ input: some StringProtocol) -> Self { .init(code: .notNumeric, input: String(input)) }
+    static func outOfRange(_ input: some StringProtocol) -> Self { .init(code: .outOfRange, input: String(input)) }
 }
 
 extension Snowflake: LosslessStringConvertible, CustomStringConvertible {
+    /// The decimal form, as IDs appear in JSON, URLs and logs.
     public var description: String { String(rawValue) }
 
-    /// Strict decimal parsing: ASCII digits only, no sign, no spaces, at most 2^64 - 1.
+    /// Strict decimal parsing: 1 to 20 ASCII digits, at most 2^64 - 1. No sign, spaces,
+    /// or other numerals: an ID from a client either is canonical-ish or is rejected,
+    /// never guessed at.
     public init?(_ description: String) {
-        guard let value = try? Self.parse(description) else { return nil }
-        self = value
+        self.init(utf8: description.utf8)
     }
 
-    /// Parses UTF-8 bytes (a JSON token, a path segment) without making a String.
+    /// The strict parser over UTF-8 bytes (a JSON token, a URL path segment, a C buffer),
+    /// so hot paths need not build a String first.
     public init?<Bytes: Collection>(utf8 bytes: Bytes) where Bytes.Element == UInt8 {
-        guard let value = Self.parseDigits(bytes) else { return nil }
+        guard case .success(let value) = Self.parseDigits(bytes) else { return nil }
         self.init(rawValue: value)
     }
 
     /// Like `init?(_:)`, with an error that says what is wrong.
     public static func parse(_ text: some StringProtocol) throws(SnowflakeParseError) -> Snowflake {
-        if text.isEmpty { throw .empty() }
-        let utf8 = text.utf8
-        guard utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-            throw .notNumeric(String(text))
+        switch parseDigits(text.utf8) {
+        case .success(let value): Snowflake(rawValue: value)
+        case .empty: throw .empty
+        case .notNumeric: throw .notNumeric(text)
+        case .outOfRange: throw .outOfRange(text)
         }
-        guard let value = parseDigits(utf8) else { throw .outOfRange(String(text)) }
-        return Snowflake(rawValue: value)
     }
 
-    /// Digits to a value; nil for an empty input, a non-digit or an overflow.
-    private static func parseDigits<Bytes: Collection>(_ bytes: Bytes) -> UInt64? where Bytes.Element == UInt8 {
-        guard !bytes.isEmpty else { return nil }
+    private enum DigitsResult {
+        case success(UInt64)
+        case empty, notNumeric, outOfRange
+    }
+
+    /// The one digit loop behind every parser. A non-digit anywhere wins over length, so
+    /// "12345678901234567890x" is reported as not numeric rather than out of range.
+    private static func parseDigits<Bytes: Collection>(_ bytes: Bytes) -> DigitsResult
+    where Bytes.Element == UInt8 {
         var value: UInt64 = 0
+        var count = 0
+        var overflowed = false
         for byte in bytes {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return .notNumeric }
+            count += 1
+            // 20 digits hold UInt64.max; a 21st is out of range even after leading zeros.
+            if count > 20 { overflowed = true }
+            if overflowed { continue }
             let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            if overflow1 || overflow2 { return nil }
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(digit))
+            overflowed = overflow1 || overflow2
             value = sum
         }
-        return value
+        if count == 0 { return .empty }
+        return overflowed ? .outOfRange : .success(value)
     }
 }

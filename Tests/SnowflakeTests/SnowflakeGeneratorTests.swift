@@ -1,17 +1,56 @@
-import Snowflake
+import Foundation
 import Synchronization
 import Testing
+@testable import Snowflake
 
-/// A clock the test moves by hand.
-final class SteppedClock: Sendable {
-    let milliseconds: Atomic<UInt64>
-    init(_ start: UInt64) { milliseconds = Atomic(start) }
-    func set(_ value: UInt64) { milliseconds.store(value, ordering: .relaxed) }
-    var read: @Sendable () -> UInt64 { { [self] in milliseconds.load(ordering: .relaxed) } }
+/// A clock the test moves by hand. Counts its reads, so a test can tell a generator
+/// that waited for the clock from one that ran ahead of it.
+final class ScriptedClock: Sendable {
+    private struct State {
+        var milliseconds: UInt64
+        var reads = 0
+        /// After this many more reads the clock moves on by one millisecond.
+        var advanceAfterReads: Int?
+    }
+
+    private let state: Mutex<State>
+
+    init(_ milliseconds: UInt64) {
+        state = Mutex(State(milliseconds: milliseconds))
+    }
+
+    func set(_ milliseconds: UInt64) {
+        state.withLock { $0.milliseconds = milliseconds }
+    }
+
+    func advance(afterReads count: Int) {
+        state.withLock { $0.advanceAfterReads = count }
+    }
+
+    var reads: Int { state.withLock { $0.reads } }
+
+    var read: @Sendable () -> UInt64 {
+        { [self] in
+            state.withLock { state in
+                state.reads += 1
+                if let remaining = state.advanceAfterReads {
+                    if remaining == 0 {
+                        state.milliseconds += 1
+                        state.advanceAfterReads = nil
+                    } else {
+                        state.advanceAfterReads = remaining - 1
+                    }
+                }
+                return state.milliseconds
+            }
+        }
+    }
 }
 
 @Suite struct SnowflakeGeneratorTests {
-    static let base = Snowflake.discordEpochMilliseconds + 1_000_000
+    /// Clock values are offsets from the Discord epoch: the generator clamps anything
+    /// earlier to the epoch itself.
+    static let epoch = Snowflake.discordEpochMilliseconds
 
     @Test func eightTasksTogetherGetAMillionUniqueIncreasingIDs() async {
         let generator = SnowflakeGenerator(worker: 3, process: 4)
@@ -25,55 +64,93 @@ final class SteppedClock: Sendable {
                     return ids
                 }
             }
-            return await group.reduce(into: []) { $0.append($1) }
+            return await group.reduce(into: [[UInt64]]()) { $0.append($1) }
         }
+        #expect(batches.count == 8)
         for ids in batches {
+            #expect(ids.count == perTask)
             #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
         }
-        let all = Set(batches.joined())
-        #expect(all.count == 1_000_000)
+        #expect(Set(batches.joined()).count == 1_000_000)
         let sample = Snowflake(rawValue: batches[0][0])
-        #expect(sample.worker == 3 && sample.process == 4)
+        #expect(sample.worker == 3)
+        #expect(sample.process == 4)
     }
 
     @Test func aClockSteppingBackNeverMakesIDsGoBack() {
-        let clock = SteppedClock(Self.base + 1000)
+        let clock = ScriptedClock(Self.epoch + 1000)
         let generator = SnowflakeGenerator(worker: 0, process: 0, clock: clock.read)
         var ids = [generator.next(), generator.next()]
-        clock.set(Self.base + 500)
+        clock.set(Self.epoch + 500)
         ids.append(generator.next())
-        clock.set(Self.base + 400)
+        clock.set(Self.epoch + 400)
         ids.append(generator.next())
-        clock.set(Self.base + 1001)
+        clock.set(Self.epoch + 1001)
         ids.append(generator.next())
+
         #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
-        #expect(ids[3].unixMilliseconds == Self.base + 1000)
-        #expect(ids[4].unixMilliseconds == Self.base + 1001)
+        #expect(ids[0...3].map(\.unixMilliseconds) == Array(repeating: Self.epoch + 1000, count: 4))
+        #expect(ids[0...3].map(\.increment) == [0, 1, 2, 3])
+        #expect(ids[4].unixMilliseconds == Self.epoch + 1001)
+        #expect(ids[4].increment == 0)
     }
 
-    @Test func past4096InAMillisecondItWaitsForTheNext() async {
-        let clock = SteppedClock(Self.base)
-        let generator = SnowflakeGenerator(worker: 1, process: 1, clock: clock.read)
+    @Test func past4096InAMillisecondItWaitsForTheClocksNextMillisecond() throws {
+        let start = Self.epoch + 1_000
+        let clock = ScriptedClock(start)
+        let generator = SnowflakeGenerator(worker: 1, process: 2, clock: clock.read)
         let first = (0..<4096).map { _ in generator.next() }
-        #expect(Set(first).count == 4096)
-        #expect(first.allSatisfy { $0.unixMilliseconds == Self.base })
-        // The 4,097th waits until the clock moves on.
-        let waiting = Task.detached { generator.next() }
-        await Task.yield()
-        clock.set(Self.base + 1)
-        let next = await waiting.value
-        #expect(next.unixMilliseconds == Self.base + 1)
+        #expect(first.allSatisfy { $0.unixMilliseconds == start })
+        #expect(first.map(\.increment) == Array(0...4095))
+        #expect(clock.reads == 4096)
+
+        // The clock stays frozen for ten more reads, then moves on: the 4,097th ID must
+        // have polled through all ten rather than run ahead of the clock.
+        clock.advance(afterReads: 10)
+        let next = generator.next()
+        #expect(clock.reads == 4096 + 11)
+        #expect(next.unixMilliseconds == start + 1)
         #expect(next.increment == 0)
-        #expect(first.last! < next)
+        #expect(try #require(first.last) < next)
+        #expect(Set(first + [next]).count == 4097)
     }
 
     @Test func exhaustingAMillisecondWhileTheClockIsBehindDoesNotHang() {
-        let clock = SteppedClock(Self.base + 100)
+        let clock = ScriptedClock(Self.epoch + 100)
         let generator = SnowflakeGenerator(worker: 0, process: 0, clock: clock.read)
-        _ = generator.next()
-        clock.set(Self.base)
+        let before = generator.next()
+        clock.set(Self.epoch)  // stepped back 100 ms, and stays there
         let ids = (0..<10_000).map { _ in generator.next() }
+
+        #expect(before < ids[0])
         #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
-        #expect(ids.last!.unixMilliseconds > Self.base + 100)
+        // 10,001 IDs need three logical milliseconds: 100, 101 and 102.
+        #expect(ids.last?.unixMilliseconds == Self.epoch + 102)
+        #expect(clock.reads == 10_001)
+
+        // Once the wall clock passes the logical one, it is used again.
+        clock.set(Self.epoch + 200)
+        let caughtUp = generator.next()
+        #expect(caughtUp.unixMilliseconds == Self.epoch + 200)
+        #expect(caughtUp.increment == 0)
+    }
+
+    @Test func aClockBeforeTheEpochIsTreatedAsTheEpoch() {
+        let generator = SnowflakeGenerator(worker: 0, process: 0) { 0 }
+        let ids = (0..<3).map { _ in generator.next() }
+        #expect(ids.map(\.rawValue) == [0, 1, 2])
+    }
+
+    @Test func theSystemClockReadsUnixMilliseconds() {
+        // Bracketed by Foundation's clock (±1 ms for Double rounding): checks the unit and
+        // the epoch without any bound on how long the reads take.
+        let before = UInt64(Date().timeIntervalSince1970 * 1000)
+        let system = SnowflakeGenerator.systemMilliseconds()
+        let id = SnowflakeGenerator(worker: 5, process: 6).next()
+        let after = UInt64(Date().timeIntervalSince1970 * 1000)
+        #expect((before - 1)...(after + 1) ~= system)
+        #expect((before - 1)...(after + 1) ~= id.unixMilliseconds)
+        #expect(id.worker == 5)
+        #expect(id.process == 6)
     }
 }

@@ -52,7 +52,8 @@ extension ShardTable {
             head: Self.slotMask,
             lruPrevious: Self.none,
             lruNext: Self.none,
-            dirtySince: 0
+            dirtySince: 0,
+            epoch: epoch
         )
         userCount += 1
         insertIntoIndex(user: user, record: record)

@@ -38,7 +38,7 @@ extension ShardTable {
             statistics.dirtyStates += 1
         }
         if users[Int(record)].dirtySince == 0 {
-            users[Int(record)].dirtySince = clock.seconds() &+ 1
+            users[Int(record)].dirtySince = UInt16(truncatingIfNeeded: clock.seconds() % 65_535) + 1
         }
     }
 
@@ -181,21 +181,26 @@ extension ShardTable {
     }
 
     /// Copies out and marks clean the dirty states of users whose first unflushed change
-    /// is at or before `tick`, scanning user records from `cursor` for at most
-    /// `limit` records, so the lock is held for a bounded slice of the table.
+    /// is at least `age` seconds before `now` (both from ``ReadStatesClock``), scanning
+    /// user records from `cursor` for at most `limit` records, so the lock is held for
+    /// a bounded slice of the table.
     /// - Returns: where the next slice starts (0 after the last record).
     mutating func collectDirty(
         from cursor: Int,
         limit: Int,
-        dirtySinceAtOrBefore tick: UInt32,
+        now: UInt32,
+        age: UInt32,
         into batch: inout [UserReadState]
     ) -> Int {
         let end = min(cursor + limit, userHighWater)
+        let nowTick = Int(now % 65_535)
         var record = cursor
         while record < end {
             let since = users[record].dirtySince
-            if since != 0 && since - 1 <= tick {
-                takeDirty(of: UInt32(record), into: &batch)
+            if since != 0 {
+                // Ticks wrap at 65,535 s; the difference modulo that is the age.
+                let dirtyFor = (nowTick - Int(since - 1) + 65_535) % 65_535
+                if dirtyFor >= Int(age) { takeDirty(of: UInt32(record), into: &batch) }
             }
             record += 1
         }

@@ -47,6 +47,13 @@ struct ShardTable: ~Copyable, @unchecked Sendable {
     /// Most recently used user, and least recently used (evicted first).
     var lruHead: UInt32 = none
     var lruTail: UInt32 = none
+    /// Moves to the LRU head are counted in epochs of a quarter of the cached users; a
+    /// user already moved in the current epoch is in the most recent quarter and is not
+    /// moved again (segmented LRU: the order within the hot quarter is not kept, the
+    /// eviction end is exact). This spares the cache misses of two neighbours and the
+    /// old head on most operations of hot users.
+    var epoch: UInt16 = 1
+    var movesInEpoch = 0
 
     var statistics = ShardStatistics()
 
@@ -92,9 +99,12 @@ struct UserRecord {
     var lruPrevious: UInt32
     /// Doubles as the free-list link while the record is unused.
     var lruNext: UInt32
-    /// 0 while all the user's states are clean; otherwise 1 + the tick (seconds) of the
-    /// first change not yet handed to persistence.
-    var dirtySince: UInt32
+    /// 0 while all the user's states are clean; otherwise 1 + the tick (seconds, modulo
+    /// 65,535) of the first change not yet handed to persistence. 16 bits are enough:
+    /// the flusher looks at every dirty user far more often than every 18 hours.
+    var dirtySince: UInt16
+    /// The shard's LRU epoch when the user was last moved to the head (see `touch`).
+    var epoch: UInt16
 }
 
 /// Counters a shard keeps under its lock; summed on demand for metrics.
