@@ -21,6 +21,8 @@ public final class ReadStates: Sendable {
     let persistence: any ReadStatesPersistence
     let clock: ReadStatesClock
     private let seed: UInt64
+    /// The memory every shard's table lives in; freed with the engine.
+    private let regions: [MemoryRegion]
 
     public init(
         configuration: ReadStatesConfiguration = .init(),
@@ -36,8 +38,25 @@ public final class ReadStates: Sendable {
         let count = configuration.shards
         let slotsPerShard = (configuration.capacity + count - 1) / count
         let usersPerShard = max((configuration.resolvedMaximumUsers + count - 1) / count, 1)
-        shards = (0..<count).map { _ in
-            ReadStateShard(slotCapacity: slotsPerShard, userCapacity: usersPerShard, seed: UInt64.random(in: .min ... .max))
+        let bucketsPerShard = ShardTable.bucketCount(forUsers: usersPerShard)
+        let slotRegion = MemoryRegion(byteCount: count * slotsPerShard * MemoryLayout<StateSlot>.stride, hugePages: true)
+        let mentionRegion = MemoryRegion(byteCount: count * slotsPerShard * MemoryLayout<UInt16>.stride, hugePages: true)
+        let userRegion = MemoryRegion(byteCount: count * usersPerShard * MemoryLayout<UserRecord>.stride, hugePages: false)
+        let indexRegion = MemoryRegion(byteCount: count * bucketsPerShard * MemoryLayout<UInt32>.stride, hugePages: true)
+        regions = [slotRegion, mentionRegion, userRegion, indexRegion]
+        shards = (0..<count).map { shard in
+            ReadStateShard(
+                table: ShardTable(
+                    slots: slotRegion.pointer(to: StateSlot.self, offset: shard * slotsPerShard),
+                    mentions: mentionRegion.pointer(to: UInt16.self, offset: shard * slotsPerShard),
+                    slotCapacity: slotsPerShard,
+                    users: userRegion.pointer(to: UserRecord.self, offset: shard * usersPerShard),
+                    userCapacity: usersPerShard,
+                    index: indexRegion.pointer(to: UInt32.self, offset: shard * bucketsPerShard),
+                    bucketCount: bucketsPerShard,
+                    seed: UInt64.random(in: .min ... .max)
+                )
+            )
         }
     }
 

@@ -12,8 +12,12 @@ struct SnowflakeCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A Snowflake ID as a decimal number, e.g. 175928847299117063.")
-    var id: String?
+    /// Collected raw (not as a plain positional) so that "-5" reaches our parser and
+    /// gets its clear error and exit code 2, instead of being taken for an option.
+    @Argument(parsing: .allUnrecognized, help: "A Snowflake ID as a decimal number, e.g. 175928847299117063.")
+    var ids: [String] = []
+
+    private var id: String? { ids.first }
 
     @Flag(name: .customLong("new"), help: "Print a freshly generated ID.")
     var mintNew = false
@@ -25,8 +29,8 @@ struct SnowflakeCommand: ParsableCommand {
     var process: UInt8 = 0
 
     func validate() throws {
-        if mintNew == (id != nil) {
-            throw ValidationError("give either an ID or --new")
+        if mintNew == (id != nil) || ids.count > 1 {
+            throw ValidationError("give either one ID or --new")
         }
         if worker > 31 || process > 31 {
             throw ValidationError("--worker and --process must be between 0 and 31")

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite struct LWSContextTests {
+@Suite(.serialized) struct LWSContextTests {
     /// Opens a TCP connection to prove that something listens on the port.
     private func canConnect(port: Int32) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -13,11 +13,20 @@ import Testing
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
         inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        return withUnsafePointer(to: &address) { pointer in
+        let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
+        guard connected else { return false }
+        // With nothing listening on an ephemeral port, Linux may pick that same port as
+        // the source and "connect" the socket to itself (TCP simultaneous open).
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &local) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return local.sin_port != address.sin_port
     }
 
     @Test func contextListensOnAFreeLoopbackPortAndReleasesIt() throws {

@@ -15,8 +15,8 @@ final class ReadStateShard: Sendable {
 
     let state: Mutex<State>
 
-    init(slotCapacity: Int, userCapacity: Int, seed: UInt64) {
-        state = Mutex(State(table: ShardTable(slotCapacity: slotCapacity, userCapacity: userCapacity, seed: seed)))
+    init(table: consuming ShardTable) {
+        state = Mutex(State(table: table))
     }
 
     /// Runs `body` on the table under the lock and returns what it returns along with

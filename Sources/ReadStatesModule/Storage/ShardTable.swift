@@ -57,28 +57,34 @@ struct ShardTable: ~Copyable, @unchecked Sendable {
 
     var statistics = ShardStatistics()
 
-    init(slotCapacity: Int, userCapacity: Int, seed: UInt64) {
+    /// - Parameters: the shard's ranges of the engine's regions, which outlive it and
+    ///   are zero-filled pages until first written (see ``MemoryRegion``).
+    init(
+        slots: UnsafeMutablePointer<StateSlot>,
+        mentions: UnsafeMutablePointer<UInt16>,
+        slotCapacity: Int,
+        users: UnsafeMutablePointer<UserRecord>,
+        userCapacity: Int,
+        index: UnsafeMutablePointer<UInt32>,
+        bucketCount: Int,
+        seed: UInt64
+    ) {
         precondition(slotCapacity > 0 && slotCapacity < Int(Self.slotMask), "slot capacity out of range")
         precondition(userCapacity > 0 && userCapacity < Int(Self.none), "user capacity out of range")
+        precondition(bucketCount > userCapacity, "the index needs more buckets than users")
+        self.slots = slots
+        self.mentions = mentions
         self.slotCapacity = slotCapacity
+        self.users = users
         self.userCapacity = userCapacity
+        self.index = index
+        self.bucketCount = bucketCount
         self.seed = seed
-        slots = .allocate(capacity: slotCapacity)
-        mentions = .allocate(capacity: slotCapacity)
-        users = .allocate(capacity: userCapacity)
-        bucketCount = userCapacity + userCapacity / 3 + 1
-        index = .allocate(capacity: bucketCount)
-        // calloc-like: a fresh large allocation is zero pages from the kernel, but
-        // malloc does not promise it, so clear the index (the only buffer read before
-        // it is written). Slots and users are written before they are read.
-        index.initialize(repeating: 0, count: bucketCount)
     }
 
-    deinit {
-        slots.deallocate()
-        mentions.deallocate()
-        users.deallocate()
-        index.deallocate()
+    /// Buckets for a shard of `userCapacity` users: a load factor of at most 3/4.
+    static func bucketCount(forUsers userCapacity: Int) -> Int {
+        userCapacity + userCapacity / 3 + 1
     }
 }
 

@@ -1,0 +1,45 @@
+import Foundation
+
+/// One large anonymous mapping shared by all shards for one kind of entry (slots,
+/// mention counts, user records, index buckets), each shard using its own range.
+///
+/// Why a mapping of our own rather than `allocate`: the kernel hands out zeroed pages
+/// only when first touched (so capacity reserved but unused costs no RSS, and the
+/// index needs no clearing), and `MADV_HUGEPAGE` lets it back the region with 2 MiB
+/// pages. The cache is read at random over hundreds of MiB, where 4 KiB pages make
+/// most lookups miss the TLB as well as the CPU cache. One region per kind, not per
+/// shard, so a partly used huge page is wasted at most once per kind.
+///
+/// Freed only when the engine is (at shutdown): there is no large free while serving.
+final class MemoryRegion: @unchecked Sendable {
+    // @unchecked: the pointer never changes; shards write disjoint ranges, each under
+    // its own lock.
+    let base: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    /// - Parameter hugePages: ask for 2 MiB pages. Only for regions that fill evenly
+    ///   (slots, mention counts, the index): a huge page is resident as a whole, so a
+    ///   region whose shards each use only part of their range (user records, sized for
+    ///   the most users there could be) would cost more RSS than it saves in TLB misses.
+    init(byteCount requested: Int, hugePages: Bool) {
+        let hugePage = 2 << 20
+        byteCount = max((requested + hugePage - 1) / hugePage * hugePage, hugePage)
+        guard let mapped = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            mapped != MAP_FAILED
+        else {
+            fatalError("cannot reserve \(byteCount) bytes for the read-state cache: \(String(cString: strerror(errno)))")
+        }
+        base = mapped
+        // Advice only: where transparent huge pages are off, this fails and 4 KiB pages serve.
+        if hugePages { _ = madvise(base, byteCount, MADV_HUGEPAGE) }
+    }
+
+    /// The typed start of `count` elements at element offset `offset`.
+    func pointer<Element>(to _: Element.Type, offset: Int) -> UnsafeMutablePointer<Element> {
+        (base + offset * MemoryLayout<Element>.stride).assumingMemoryBound(to: Element.self)
+    }
+
+    deinit {
+        munmap(base, byteCount)
+    }
+}

@@ -1,0 +1,48 @@
+import ReadStatesModule
+import Snowflake
+import Synchronization
+import Testing
+
+@Suite struct ReadStatesDirtyTests {
+    func collectAll(_ engine: ReadStates, now: UInt32, age: UInt32) -> [UserReadState] {
+        var cursors: [Int] = []
+        var collected: [UserReadState] = []
+        while true {
+            let (states, complete) = engine.collectDirty(now: now, age: age, cursors: &cursors, usersPerShard: 2)
+            collected += states
+            if complete { return collected }
+        }
+    }
+
+    @Test func dirtyStatesAreCollectedOnceTheyAreOldEnoughAndThenClean() async throws {
+        let time = ManualClock()
+        let engine = ReadStates(
+            configuration: .init(capacity: 100, shards: 2),
+            persistence: InMemoryReadStatesPersistence(),
+            clock: time.clock
+        )
+        time.now.store(100, ordering: .relaxed)
+        let first = try await engine.ack(user: id(1), channel: id(10), messageID: id(5))
+        try engine.insertLoaded(user: id(2), states: [
+            ReadState(channelID: id(20), lastMessageID: id(1), mentionCount: 0, version: 1)
+        ])
+        time.now.store(110, ordering: .relaxed)
+        let second = try await engine.mention(user: id(3), channel: id(30), messageID: id(6))
+        #expect(engine.statistics.dirtyStates == 2)
+
+        // At 120 with a 30 s delay nothing is due; at 130 user 1's change is; at 140 both.
+        #expect(collectAll(engine, now: 120, age: 30).isEmpty)
+        #expect(collectAll(engine, now: 130, age: 30) == [UserReadState(userID: id(1), state: first.state)])
+        #expect(collectAll(engine, now: 140, age: 30) == [UserReadState(userID: id(3), state: second.state)])
+        #expect(engine.statistics.dirtyStates == 0)
+        #expect(collectAll(engine, now: 1000, age: 0).isEmpty)
+        engine.checkInvariants()
+
+        // A new change makes the user dirty again, from the new time on.
+        time.now.store(200, ordering: .relaxed)
+        let third = try await engine.ack(user: id(1), channel: id(10), messageID: id(7))
+        #expect(collectAll(engine, now: 229, age: 30).isEmpty)
+        #expect(collectAll(engine, now: 230, age: 30) == [UserReadState(userID: id(1), state: third.state)])
+        engine.checkInvariants()
+    }
+}
