@@ -65,6 +65,31 @@ extension ShardTable {
         return slot
     }
 
+    /// An operation on a state the user does not have yet, which reads as "nothing
+    /// read, no mentions" (message 0, count 0, version 0).
+    /// - Parameter values: what the operation makes of it, or nil when it changes nothing.
+    private mutating func createMissing(
+        _ values: (message: UInt64, mentionCount: UInt16)?,
+        channel: UInt64,
+        version: UInt32,
+        in record: UInt32,
+        clock: ReadStatesClock,
+        evictions: inout [Eviction]
+    ) throws(ReadStatesError) -> ReadStateChange {
+        let channelID = Snowflake(rawValue: channel)
+        guard let values else {
+            return .unchanged(ReadState(channelID: channelID, lastMessageID: .zero, mentionCount: 0, version: 0))
+        }
+        let created = ReadState(
+            channelID: channelID,
+            lastMessageID: Snowflake(rawValue: values.message),
+            mentionCount: Int(values.mentionCount),
+            version: version
+        )
+        let slot = try insertState(created, into: record, dirty: true, clock: clock, evictions: &evictions)
+        return .updated(state(at: slot))
+    }
+
     mutating func ack(
         user: UInt64,
         channel: UInt64,
@@ -77,19 +102,15 @@ extension ShardTable {
         guard let record = lookUp(user) else { return nil }
         let (found, highestVersion) = locate(channel: channel, of: record)
         guard let slot = found else {
-            // A missing state reads as "nothing read, no mentions": a plain ack of
-            // message 0 is not newer than that.
-            let created = ReadState(
-                channelID: Snowflake(rawValue: channel),
-                lastMessageID: Snowflake(rawValue: message),
-                mentionCount: Int(mentionCount),
-                version: highestVersion &+ 1
+            // A plain ack of message 0 is not newer than "nothing read".
+            return try createMissing(
+                manual || message > 0 ? (message: message, mentionCount: mentionCount) : nil,
+                channel: channel,
+                version: highestVersion &+ 1,
+                in: record,
+                clock: clock,
+                evictions: &evictions
             )
-            guard manual || message > 0 else {
-                return .unchanged(ReadState(channelID: created.channelID, lastMessageID: .zero, mentionCount: 0, version: 0))
-            }
-            let slot = try insertState(created, into: record, dirty: true, clock: clock, evictions: &evictions)
-            return .updated(state(at: slot))
         }
         let stored = slots[Int(slot)]
         let changes = manual
@@ -113,17 +134,14 @@ extension ShardTable {
         guard let record = lookUp(user) else { return nil }
         let (found, highestVersion) = locate(channel: channel, of: record)
         guard let slot = found else {
-            let created = ReadState(
-                channelID: Snowflake(rawValue: channel),
-                lastMessageID: .zero,
-                mentionCount: 1,
-                version: highestVersion &+ 1
+            return try createMissing(
+                message > 0 ? (message: 0, mentionCount: 1) : nil,
+                channel: channel,
+                version: highestVersion &+ 1,
+                in: record,
+                clock: clock,
+                evictions: &evictions
             )
-            guard message > 0 else {
-                return .unchanged(ReadState(channelID: created.channelID, lastMessageID: .zero, mentionCount: 0, version: 0))
-            }
-            let slot = try insertState(created, into: record, dirty: true, clock: clock, evictions: &evictions)
-            return .updated(state(at: slot))
         }
         guard slots[Int(slot)].message < message, mentions[Int(slot)] < UInt16.max else {
             return .unchanged(state(at: slot))
