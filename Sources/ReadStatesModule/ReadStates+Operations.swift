@@ -132,8 +132,10 @@ extension ReadStates {
     ) throws {
         // Insert first, forget the load after: no caller sees "neither cached nor
         // loading" in between, so nobody starts a second load of the same user.
-        let states = try result.get()
+        // Forgotten on failure too, so the next miss tries the store again instead of
+        // awaiting this failed task forever.
         defer { shard.state.withLock { _ = $0.loading.removeValue(forKey: user.rawValue) } }
+        let states = try result.get()
         try onShard(of: user) { (table, evictions) throws(ReadStatesError) in
             try table.insertLoaded(user: user.rawValue, states: states, evictions: &evictions)
         }

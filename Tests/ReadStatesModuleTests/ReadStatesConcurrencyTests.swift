@@ -179,3 +179,41 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A store that is down for its first `failures` loads.
+final class FlakyPersistence: ReadStatesPersistence {
+    struct Down: Error {}
+    let store = InMemoryReadStatesPersistence()
+    let remainingFailures: Atomic<Int>
+
+    init(failures: Int) {
+        remainingFailures = Atomic(failures)
+    }
+
+    func load(user: Snowflake) async throws -> [ReadState] {
+        if remainingFailures.subtract(1, ordering: .relaxed).newValue >= 0 { throw Down() }
+        return try await store.load(user: user)
+    }
+
+    func evicted(user: Snowflake, dirtyStates: [ReadState]) {
+        store.evicted(user: user, dirtyStates: dirtyStates)
+    }
+}
+
+@Suite struct ReadStatesLoadFailureTests {
+    @Test func aFailedLoadIsReportedAndTheNextMissTriesAgain() async throws {
+        let persistence = FlakyPersistence(failures: 1)
+        persistence.store.write(user: id(1), states: [
+            ReadState(channelID: id(10), lastMessageID: id(4), mentionCount: 1, version: 3)
+        ])
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: persistence)
+        await #expect(throws: FlakyPersistence.Down.self) {
+            _ = try await engine.ack(user: id(1), channel: id(10), messageID: id(5))
+        }
+        #expect(engine.readStatesIfCached(of: id(1)) == nil)
+        let change = try await engine.ack(user: id(1), channel: id(10), messageID: id(5))
+        #expect(change.isUpdated)
+        #expect(change.state.version == 4)
+        engine.checkInvariants()
+    }
+}

@@ -187,13 +187,18 @@ extension ShardTable {
         }
         statistics.loads += 1
         let record: UInt32
+        let alreadyCached: Bool
         if let cached = find(user) {
             record = cached
+            alreadyCached = true
             touch(record)
         } else {
             record = allocateUser(user, evictions: &evictions)
+            alreadyCached = false
         }
-        for state in states where locate(channel: state.channelID.rawValue, of: record).slot == nil {
+        // A store holds one state per channel, so a fresh user needs no duplicate check
+        // (which would cost time quadratic in the user's states under the lock).
+        for state in states where !alreadyCached || locate(channel: state.channelID.rawValue, of: record).slot == nil {
             _ = try insertState(state, into: record, dirty: false, clock: ReadStatesClock { 0 }, evictions: &evictions)
         }
     }
