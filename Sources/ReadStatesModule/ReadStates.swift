@@ -29,13 +29,13 @@ public final class ReadStates: Sendable {
         persistence: any ReadStatesPersistence,
         clock: ReadStatesClock = .monotonic()
     ) {
-        precondition(configuration.shards > 0, "at least one shard")
-        precondition(configuration.capacity >= configuration.shards, "capacity must cover every shard")
+        precondition(configuration.shards > 0 && configuration.capacity > 0, "capacity and shards must be positive")
         self.configuration = configuration
         self.persistence = persistence
         self.clock = clock
         self.seed = UInt64.random(in: .min ... .max)
-        let count = configuration.shards
+        // A shard holds at least one read state: tiny caches get fewer shards.
+        let count = min(configuration.shards, configuration.capacity)
         let slotsPerShard = (configuration.capacity + count - 1) / count
         let usersPerShard = max((configuration.resolvedMaximumUsers + count - 1) / count, 1)
         let bucketsPerShard = ShardTable.bucketCount(forUsers: usersPerShard)
