@@ -1,0 +1,128 @@
+import ReadStatesModule
+import Snowflake
+import Synchronization
+import Testing
+
+/// A store that fails while `down` is set.
+final class SwitchableStore: ReadStatesStore {
+    struct Unavailable: Error {}
+    let inner = InMemoryReadStatesPersistence()
+    let down = Atomic<Bool>(false)
+    let writes = Atomic<Int>(0)
+
+    func load(user: Snowflake) async throws -> [ReadState] {
+        if down.load(ordering: .relaxed) { throw Unavailable() }
+        return try await inner.load(user: user)
+    }
+
+    func write(_ states: [UserReadState]) async throws {
+        if down.load(ordering: .relaxed) { throw Unavailable() }
+        writes.add(1, ordering: .relaxed)
+        try await inner.write(states)
+    }
+}
+
+@Suite struct WriteBehindTests {
+    let time = ManualClock()
+    let store = SwitchableStore()
+
+    func makeEngine(_ writeBehind: WriteBehind, capacity: Int = 100) -> ReadStates {
+        ReadStates(configuration: .init(capacity: capacity, shards: 1), persistence: writeBehind, clock: time.clock)
+    }
+
+    @Test func changesAreWrittenOnceTheDelayHasPassedAndCoalesce() async throws {
+        let writeBehind = WriteBehind(store: store, delay: 30)
+        let engine = makeEngine(writeBehind)
+        time.now.store(100, ordering: .relaxed)
+        for message in 1...5 {
+            _ = try await engine.ack(user: id(1), channel: id(10), messageID: id(UInt64(message)))
+        }
+        time.now.store(129, ordering: .relaxed)
+        #expect(try await writeBehind.flush(from: engine) == 0)
+        #expect(store.inner.stored(user: id(1)).isEmpty)
+        time.now.store(130, ordering: .relaxed)
+        #expect(try await writeBehind.flush(from: engine) == 1)
+        #expect(store.inner.stored(user: id(1)).map(\.lastMessageID) == [id(5)])
+        #expect(engine.statistics.dirtyStates == 0)
+        #expect(writeBehind.pendingCount == 0)
+    }
+
+    @Test func anEvictedDirtyUserReloadedBeforeItsWriteSeesTheNewestState() async throws {
+        let writeBehind = WriteBehind(store: store, delay: 30)
+        let engine = makeEngine(writeBehind, capacity: 2)
+        try await store.write([UserReadState(userID: id(1), state: ReadState(channelID: id(10), lastMessageID: id(3), mentionCount: 0, version: 1))])
+        let newest = try await engine.ack(user: id(1), channel: id(10), messageID: id(9))
+        // Two other users push user 1 out; its state is pending, not yet in the store.
+        _ = try await engine.ack(user: id(2), channel: id(20), messageID: id(1))
+        _ = try await engine.ack(user: id(3), channel: id(30), messageID: id(1))
+        #expect(engine.readStatesIfCached(of: id(1)) == nil)
+        #expect(writeBehind.pendingCount >= 1)
+        #expect(store.inner.stored(user: id(1)).map(\.lastMessageID) == [id(3)])
+
+        let reloaded = try await engine.readStates(of: id(1))
+        #expect(reloaded == [newest.state])
+        // Once written, the store has it and nothing is pending for that user.
+        try await writeBehind.flush(from: engine, everything: true)
+        #expect(store.inner.stored(user: id(1)) == [newest.state])
+    }
+
+    @Test func aFailedWriteKeepsTheDataAndTheNextRoundWritesIt() async throws {
+        let writeBehind = WriteBehind(store: store, delay: 0)
+        let engine = makeEngine(writeBehind)
+        let change = try await engine.mention(user: id(1), channel: id(10), messageID: id(2))
+        store.down.store(true, ordering: .relaxed)
+        await #expect(throws: SwitchableStore.Unavailable.self) { try await writeBehind.flush(from: engine) }
+        #expect(writeBehind.pendingCount == 1)
+        #expect(writeBehind.statistics.failedWrites == 1)
+        store.down.store(false, ordering: .relaxed)
+        #expect(try await writeBehind.flush(from: engine) == 1)
+        #expect(store.inner.stored(user: id(1)) == [change.state])
+        #expect(writeBehind.pendingCount == 0)
+    }
+
+    @Test func anOlderWriteLandingLateDoesNotMoveTheStoreBackwards() async throws {
+        let newer = ReadState(channelID: id(10), lastMessageID: id(9), mentionCount: 0, version: 5)
+        let older = ReadState(channelID: id(10), lastMessageID: id(4), mentionCount: 2, version: 4)
+        try await store.write([UserReadState(userID: id(1), state: newer)])
+        try await store.write([UserReadState(userID: id(1), state: older)])
+        #expect(store.inner.stored(user: id(1)) == [newer])
+    }
+
+    @Test func shutdownWritesEverythingInBatches() async throws {
+        let writeBehind = WriteBehind(store: store, delay: 30, batchSize: 100)
+        let engine = makeEngine(writeBehind, capacity: 1000)
+        for user in 1...25 {
+            for channel in 1...10 {
+                _ = try await engine.ack(user: id(UInt64(user)), channel: id(UInt64(channel)), messageID: id(7))
+            }
+        }
+        #expect(try await writeBehind.flush(from: engine) == 0)
+        #expect(try await writeBehind.flush(from: engine, everything: true) == 250)
+        #expect(store.writes.load(ordering: .relaxed) == 3)
+        #expect(writeBehind.statistics.batchesWritten == 3)
+        #expect(store.inner.stored(user: id(25)).count == 10)
+    }
+}
+
+@Suite struct WriteBehindRunTests {
+    @Test func theLoopWritesDueStatesAndFlushesEverythingWhenCancelled() async throws {
+        let time = ManualClock()
+        let store = SwitchableStore()
+        let writeBehind = WriteBehind(store: store, delay: 30)
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 2), persistence: writeBehind, clock: time.clock)
+        let due = try await engine.ack(user: id(1), channel: id(10), messageID: id(3))
+        let loop = Task { try await writeBehind.run(engine: engine, interval: .milliseconds(5)) }
+
+        time.now.store(30, ordering: .relaxed)
+        let notDue = try await engine.ack(user: id(2), channel: id(20), messageID: id(4))
+        // Waits for the loop's next rounds (no time limit asserted: CI decides).
+        while store.inner.stored(user: id(1)).isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(store.inner.stored(user: id(1)) == [due.state])
+        #expect(store.inner.stored(user: id(2)).isEmpty)
+
+        loop.cancel()
+        try await loop.value
+        #expect(store.inner.stored(user: id(2)) == [notDue.state])
+        #expect(writeBehind.pendingCount == 0)
+    }
+}
