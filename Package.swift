@@ -17,11 +17,13 @@ let package = Package(
         .executable(name: "readstates", targets: ["readstates"]),
         .library(name: "Snowflake", targets: ["Snowflake"]),
         .library(name: "ReadStatesModule", targets: ["ReadStatesModule"]),
+        .library(name: "ReadStatesSQLite", targets: ["ReadStatesSQLite"]),
         .library(name: "Gateway", targets: ["Gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -31,6 +33,11 @@ let package = Package(
         ),
         .target(name: "Snowflake", swiftSettings: swiftSettings),
         .target(name: "ReadStatesModule", dependencies: ["Snowflake"], swiftSettings: swiftSettings),
+        .target(
+            name: "ReadStatesSQLite",
+            dependencies: ["ReadStatesModule", "Snowflake", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Gateway",
             dependencies: ["CWebsockets", "ReadStatesModule", "Snowflake"],
@@ -51,6 +58,11 @@ let package = Package(
         .testTarget(
             name: "ReadStatesModuleTests",
             dependencies: ["ReadStatesModule", "Snowflake"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReadStatesStoreTests",
+            dependencies: ["ReadStatesModule", "ReadStatesSQLite", "Snowflake"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

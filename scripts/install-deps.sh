@@ -3,7 +3,7 @@
 # Safe to run again: it only calls apt-get when a package is not installed.
 set -euo pipefail
 
-packages=(pkg-config libwebsockets-dev libssl-dev libcap-dev)
+packages=(pkg-config libwebsockets-dev libssl-dev libcap-dev libsqlite3-dev)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,96 @@
+public import Foundation
+import GRDB
+public import ReadStatesModule
+public import Snowflake
+
+/// The embedded default store: one SQLite file (WAL mode) under the data directory.
+///
+/// GRDB's `DatabasePool` runs writes on one serial writer and reads concurrently
+/// beside it, on its own threads: callers await, no thread of theirs blocks on I/O.
+/// Snowflakes are stored as SQLite's signed 64-bit integers (same bits).
+public final class SQLiteReadStatesStore: ReadStatesStore {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) `read_states.sqlite` in `directory` and migrates
+    /// its schema to the current version.
+    public init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        pool = try DatabasePool(path: directory.appendingPathComponent("read_states.sqlite").path)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// Versioned schema: each migration runs once, in order, recorded by GRDB.
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-read-states") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE read_states (
+                        user_id INTEGER NOT NULL,
+                        channel_id INTEGER NOT NULL,
+                        last_message_id INTEGER NOT NULL,
+                        mention_count INTEGER NOT NULL,
+                        version INTEGER NOT NULL,
+                        PRIMARY KEY (user_id, channel_id)
+                    ) WITHOUT ROWID
+                    """
+            )
+        }
+        return migrator
+    }
+
+    public func load(user: Snowflake) async throws -> [ReadState] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT channel_id, last_message_id, mention_count, version FROM read_states WHERE user_id = ?",
+                arguments: [Int64(bitPattern: user.rawValue)]
+            ).map { row in
+                ReadState(
+                    channelID: Snowflake(rawValue: UInt64(bitPattern: row[0])),
+                    lastMessageID: Snowflake(rawValue: UInt64(bitPattern: row[1])),
+                    mentionCount: row[2],
+                    version: UInt32(truncatingIfNeeded: row[3] as Int64)
+                )
+            }
+        }
+    }
+
+    /// One multi-row upsert per batch, in one transaction. The `WHERE` keeps a stored
+    /// row whose version is at least the written one.
+    public func write(_ states: [UserReadState]) async throws {
+        guard !states.isEmpty else { return }
+        // 5 parameters a row; SQLite allows 32,766 per statement.
+        let rowsPerStatement = 6_000
+        try await pool.write { db in
+            var start = 0
+            while start < states.count {
+                let chunk = states[start..<min(start + rowsPerStatement, states.count)]
+                var arguments = StatementArguments()
+                for item in chunk {
+                    arguments += [
+                        Int64(bitPattern: item.userID.rawValue),
+                        Int64(bitPattern: item.state.channelID.rawValue),
+                        Int64(bitPattern: item.state.lastMessageID.rawValue),
+                        item.state.mentionCount,
+                        Int64(item.state.version),
+                    ]
+                }
+                let values = Array(repeating: "(?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+                try db.execute(
+                    sql: """
+                        INSERT INTO read_states (user_id, channel_id, last_message_id, mention_count, version)
+                        VALUES \(values)
+                        ON CONFLICT (user_id, channel_id) DO UPDATE SET
+                            last_message_id = excluded.last_message_id,
+                            mention_count = excluded.mention_count,
+                            version = excluded.version
+                        WHERE excluded.version > read_states.version
+                        """,
+                    arguments: arguments
+                )
+                start += rowsPerStatement
+            }
+        }
+    }
+}
