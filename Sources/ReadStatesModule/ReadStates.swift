@@ -47,12 +47,12 @@ public final class ReadStates: Sendable {
         shards = (0..<count).map { shard in
             ReadStateShard(
                 table: ShardTable(
-                    slots: slotRegion.pointer(to: StateSlot.self, offset: shard * slotsPerShard),
-                    mentions: mentionRegion.pointer(to: UInt16.self, offset: shard * slotsPerShard),
+                    slots: slotRegion.pointer(to: StateSlot.self, offset: shard * slotsPerShard, count: slotsPerShard),
+                    mentions: mentionRegion.pointer(to: UInt16.self, offset: shard * slotsPerShard, count: slotsPerShard),
                     slotCapacity: slotsPerShard,
-                    users: userRegion.pointer(to: UserRecord.self, offset: shard * usersPerShard),
+                    users: userRegion.pointer(to: UserRecord.self, offset: shard * usersPerShard, count: usersPerShard),
                     userCapacity: usersPerShard,
-                    index: indexRegion.pointer(to: UInt32.self, offset: shard * bucketsPerShard),
+                    index: indexRegion.pointer(to: UInt32.self, offset: shard * bucketsPerShard, count: bucketsPerShard),
                     bucketCount: bucketsPerShard,
                     seed: UInt64.random(in: .min ... .max)
                 )

@@ -34,9 +34,11 @@ final class MemoryRegion: @unchecked Sendable {
         if hugePages { _ = madvise(base, byteCount, MADV_HUGEPAGE) }
     }
 
-    /// The typed start of `count` elements at element offset `offset`.
-    func pointer<Element>(to _: Element.Type, offset: Int) -> UnsafeMutablePointer<Element> {
-        (base + offset * MemoryLayout<Element>.stride).assumingMemoryBound(to: Element.self)
+    /// Binds `count` elements at element offset `offset` to `Element` and returns the
+    /// first (each range is bound once, to one type, when the engine is built).
+    func pointer<Element>(to type: Element.Type, offset: Int, count: Int) -> UnsafeMutablePointer<Element> {
+        precondition((offset + count) * MemoryLayout<Element>.stride <= byteCount, "range beyond the region")
+        return (base + offset * MemoryLayout<Element>.stride).bindMemory(to: type, capacity: count)
     }
 
     deinit {
