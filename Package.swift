@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "Gateway",
                 "ReadStatesModule",
+                "ReadStatesSQLite",
                 "Snowflake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

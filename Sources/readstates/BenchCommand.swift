@@ -2,11 +2,11 @@ import Foundation
 import ArgumentParser
 
 /// `readstates bench …`: benchmarks of the real engine and, later, of the gateway.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that exercise the real engine.",
-        subcommands: [CacheBenchCommand.self]
+        subcommands: [CacheBenchCommand.self, StoreBenchCommand.self]
     )
 }
 
@@ -75,5 +75,32 @@ struct CacheBenchCommand: ParsableCommand {
             json: json
         )
         try CacheBenchmark(options: options, output: BenchOutput(json: json)).run()
+    }
+}
+
+struct StoreBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Write rows into a fresh SQLite store in batches, then time loading users of 100 and 1,000 read states."
+    )
+
+    @Option(help: "Rows to write.")
+    var rows = 200_000
+
+    @Option(help: "Rows per write (one transaction, multi-row upserts).")
+    var batch = 1000
+
+    @Option(help: "Directory for the database (default: a new temporary directory, removed afterwards).")
+    var dataDir: String?
+
+    func validate() throws {
+        guard rows > 0, batch > 0 else { throw ValidationError("--rows and --batch must be positive") }
+    }
+
+    func run() async throws {
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-bench-\(UUID())")
+        let directory = dataDir.map { URL(fileURLWithPath: $0) } ?? temporary
+        defer { if dataDir == nil { try? FileManager.default.removeItem(at: temporary) } }
+        try await StoreBenchmark(rows: rows, batchSize: batch, directory: directory).run()
     }
 }
