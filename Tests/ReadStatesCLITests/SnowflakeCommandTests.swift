@@ -8,6 +8,10 @@ struct CommandRun {
     var standardError: String
 
     static func readstates(_ arguments: String...) throws -> CommandRun {
+        try readstates(arguments: arguments)
+    }
+
+    static func readstates(arguments: [String]) throws -> CommandRun {
         // The test bundle sits in the same build products folder as the executable.
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let process = Process()

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+@Suite struct BenchCommandTests {
+    @Test func aShortCacheRunPrintsFillSecondsAndSummaryAsJSON() throws {
+        let run = try CommandRun.readstates(
+            "bench", "cache", "--capacity", "2000", "--users", "200", "--rate", "2000", "--seconds", "2", "--shards", "4", "--json"
+        )
+        #expect(run.status == 0)
+        let objects = try run.standardOutput.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        #expect(objects.first?["event"] as? String == "fill")
+        #expect(objects.first?["read_states"] as? Int ?? 0 > 0)
+        let seconds = objects.filter { $0["event"] as? String == "second" }
+        #expect(seconds.count == 2)
+        #expect(seconds.allSatisfy { ($0["ops"] as? Int) == 2000 })
+        let summary = try #require(objects.last)
+        #expect(summary["event"] as? String == "summary")
+        #expect(summary["ops"] as? Int == 4000)
+        #expect(summary["read_states"] as? Int ?? 0 <= 2000)
+    }
+
+    @Test(arguments: [["--mix", "50,50,50"], ["--mix", "a,b,c"], ["--users", "0"], ["--rate", "-1"]])
+    func badOptionsAreRefusedWithAMessage(options: [String]) throws {
+        let run = try CommandRun.readstates(arguments: ["bench", "cache"] + options)
+        #expect(run.status != 0)
+        #expect(run.standardError.contains("Error"))
+        #expect(run.standardOutput.isEmpty)
+    }
+
+    @Test func aSmallStoreRunReportsWritesAndLoads() throws {
+        let run = try CommandRun.readstates("bench", "store", "--rows", "500", "--batch", "100")
+        #expect(run.status == 0)
+        #expect(run.standardOutput.contains("sqlite write: 500 rows in batches of 100"))
+        #expect(run.standardOutput.contains("load of a user with 1000 read states"))
+    }
+}
