@@ -3,8 +3,8 @@ import Synchronization
 
 /// A ``ReadStatesPersistence`` over a dictionary: for tests, for benchmarks that
 /// want no I/O, and as the reference behaviour of a store.
-public final class InMemoryReadStatesPersistence: ReadStatesPersistence {
-    private let storage = Mutex<[Snowflake: [Snowflake: ReadState]]>([:])
+public final class InMemoryReadStatesPersistence: ReadStatesPersistence, ReadStatesStore {
+    private let storage = Mutex<ReadStatesByUser>([:])
     private let loadsCount = Atomic<Int>(0)
 
     public init(_ initial: [Snowflake: [ReadState]] = [:]) {
@@ -29,10 +29,14 @@ public final class InMemoryReadStatesPersistence: ReadStatesPersistence {
     /// Stores states, keeping the newer version of each (a late, older write never wins).
     public func write(user: Snowflake, states: [ReadState]) {
         storage.withLock { storage in
-            for state in states {
-                if let stored = storage[user]?[state.channelID], stored.version >= state.version { continue }
-                storage[user, default: [:]][state.channelID] = state
-            }
+            for state in states { storage.keepNewer(state, of: user) }
+        }
+    }
+
+    /// Stores a batch under one lock, with the same rule (the ``ReadStatesStore`` write).
+    public func write(_ batch: [UserReadState]) async throws {
+        storage.withLock { storage in
+            for item in batch { storage.keepNewer(item.state, of: item.userID) }
         }
     }
 

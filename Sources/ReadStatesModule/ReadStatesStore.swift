@@ -2,20 +2,12 @@ public import Snowflake
 
 /// A database of read states, behind the write-behind layer (``WriteBehind``).
 ///
-/// Implementations: ``InMemoryReadStatesPersistence`` here; SQLite and PostgreSQL are
-/// to follow (issue 4).
+/// Implementations: ``InMemoryReadStatesPersistence`` here, `SQLiteReadStatesStore` in
+/// the ReadStatesSQLite module; PostgreSQL is to follow.
 public protocol ReadStatesStore: Sendable {
     /// All of a user's stored read states, in one query.
     func load(user: Snowflake) async throws -> [ReadState]
     /// Upserts a batch. A stored row whose version is at least the written one is kept,
     /// so a write that lands late never moves a state backwards.
     func write(_ states: [UserReadState]) async throws
-}
-
-extension InMemoryReadStatesPersistence: ReadStatesStore {
-    public func write(_ states: [UserReadState]) async throws {
-        for item in states {
-            write(user: item.userID, states: [item.state])
-        }
-    }
 }

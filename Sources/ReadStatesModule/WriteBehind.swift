@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// ## Threading
 /// `evicted` only records (no I/O: it is called on whichever thread evicted). All
-/// store I/O happens in ``flush(now:)``, which the caller runs on a task of its own,
+/// store I/O happens in ``flush(from:everything:)`` (and ``run(engine:interval:)``), which the caller runs on a task of its own,
 /// never on the gateway's event loop and never under a cache shard's lock.
 public final class WriteBehind: ReadStatesPersistence {
     public let store: any ReadStatesStore
@@ -20,7 +20,7 @@ public final class WriteBehind: ReadStatesPersistence {
     public let delay: UInt32
     /// Rows per store write.
     public let batchSize: Int
-    private let pending = Mutex<[Snowflake: [Snowflake: ReadState]]>([:])
+    private let pending = Mutex<ReadStatesByUser>([:])
     private let counters = Mutex(Counters())
 
     public struct Counters: Sendable, Equatable {
@@ -39,13 +39,8 @@ public final class WriteBehind: ReadStatesPersistence {
     public func load(user: Snowflake) async throws -> [ReadState] {
         // Taken before the store is read: a pending state confirmed (and dropped from
         // `pending`) while the store read runs is then in one of the two.
-        let overlay = pending.withLock { $0[user] } ?? [:]
-        let stored = try await store.load(user: user)
-        guard !overlay.isEmpty else { return stored }
-        var merged = Dictionary(stored.map { ($0.channelID, $0) }, uniquingKeysWith: { $0.version >= $1.version ? $0 : $1 })
-        for (channel, state) in overlay where (merged[channel]?.version ?? 0) < state.version || merged[channel] == nil {
-            merged[channel] = state
-        }
+        guard var merged = pending.withLock({ $0[user] }) else { return try await store.load(user: user) }
+        for state in try await store.load(user: user) { merged.keepNewer(state) }
         return Array(merged.values)
     }
 
@@ -64,10 +59,7 @@ public final class WriteBehind: ReadStatesPersistence {
     /// Keeps states until the store confirms them; a newer version replaces an older one.
     private func hold(_ states: [UserReadState]) {
         pending.withLock { pending in
-            for item in states {
-                if let held = pending[item.userID]?[item.state.channelID], held.version >= item.state.version { continue }
-                pending[item.userID, default: [:]][item.state.channelID] = item.state
-            }
+            for item in states { pending.keepNewer(item.state, of: item.userID) }
         }
     }
 

@@ -45,4 +45,17 @@ import Testing
         #expect(collectAll(engine, now: 230, age: 30) == [UserReadState(userID: id(1), state: third.state)])
         engine.checkInvariants()
     }
+
+    @Test func theDirtyTickWrapsWithoutLosingTheAge() async throws {
+        let time = ManualClock()
+        let engine = ReadStates(
+            configuration: .init(capacity: 100, shards: 1),
+            persistence: InMemoryReadStatesPersistence(),
+            clock: time.clock
+        )
+        time.now.store(65_530, ordering: .relaxed)
+        let change = try await engine.ack(user: id(1), channel: id(10), messageID: id(5))
+        #expect(collectAll(engine, now: 65_530 + 29, age: 30).isEmpty)
+        #expect(collectAll(engine, now: 65_530 + 30, age: 30) == [UserReadState(userID: id(1), state: change.state)])
+    }
 }

@@ -38,7 +38,7 @@ extension ShardTable {
             statistics.dirtyStates += 1
         }
         if users[Int(record)].dirtySince == 0 {
-            users[Int(record)].dirtySince = UInt16(truncatingIfNeeded: clock.seconds() % 65_535) + 1
+            users[Int(record)].dirtySince = UInt16(clock.seconds() % Self.tickModulus) + 1
         }
     }
 
@@ -216,13 +216,14 @@ extension ShardTable {
         into batch: inout [UserReadState]
     ) -> Int {
         let end = min(cursor + limit, userHighWater)
-        let nowTick = Int(now % 65_535)
+        let modulus = Int(Self.tickModulus)
+        let nowTick = Int(now % Self.tickModulus)
         var record = cursor
         while record < end {
             let since = users[record].dirtySince
             if since != 0 {
-                // Ticks wrap at 65,535 s; the difference modulo that is the age.
-                let dirtyFor = (nowTick - Int(since - 1) + 65_535) % 65_535
+                // Ticks wrap; the difference modulo the wrap is the age.
+                let dirtyFor = (nowTick - Int(since - 1) + modulus) % modulus
                 if dirtyFor >= Int(age) { takeDirty(of: UInt32(record), into: &batch) }
             }
             record += 1

@@ -25,6 +25,8 @@ struct ShardTable: ~Copyable, @unchecked Sendable {
     /// Slot links keep the dirty flag in their top bit, the next slot in the rest.
     static let dirtyBit: UInt32 = 1 << 31
     static let slotMask: UInt32 = dirtyBit - 1
+    /// `UserRecord.dirtySince` keeps seconds modulo this (16 bits, 0 meaning clean).
+    static let tickModulus: UInt32 = 65_535
 
     let slots: UnsafeMutablePointer<StateSlot>
     let mentions: UnsafeMutablePointer<UInt16>
