@@ -4,6 +4,12 @@ import Synchronization
 import Testing
 
 @Suite struct ReadStatesDirtyTests {
+    let time = ManualClock()
+
+    func makeEngine(shards: Int) -> ReadStates {
+        ReadStates(configuration: .init(capacity: 100, shards: shards), persistence: InMemoryReadStatesPersistence(), clock: time.clock)
+    }
+
     func collectAll(_ engine: ReadStates, now: UInt32, age: UInt32) -> [UserReadState] {
         var cursors: [Int] = []
         var collected: [UserReadState] = []
@@ -15,12 +21,7 @@ import Testing
     }
 
     @Test func dirtyStatesAreCollectedOnceTheyAreOldEnoughAndThenClean() async throws {
-        let time = ManualClock()
-        let engine = ReadStates(
-            configuration: .init(capacity: 100, shards: 2),
-            persistence: InMemoryReadStatesPersistence(),
-            clock: time.clock
-        )
+        let engine = makeEngine(shards: 2)
         time.now.store(100, ordering: .relaxed)
         let first = try await engine.ack(user: id(1), channel: id(10), messageID: id(5))
         try engine.insertLoaded(user: id(2), states: [
@@ -47,12 +48,7 @@ import Testing
     }
 
     @Test func theDirtyTickWrapsWithoutLosingTheAge() async throws {
-        let time = ManualClock()
-        let engine = ReadStates(
-            configuration: .init(capacity: 100, shards: 1),
-            persistence: InMemoryReadStatesPersistence(),
-            clock: time.clock
-        )
+        let engine = makeEngine(shards: 1)
         time.now.store(65_530, ordering: .relaxed)
         let change = try await engine.ack(user: id(1), channel: id(10), messageID: id(5))
         #expect(collectAll(engine, now: 65_530 + 29, age: 30).isEmpty)
