@@ -18,12 +18,15 @@ let package = Package(
         .library(name: "Snowflake", targets: ["Snowflake"]),
         .library(name: "ReadStatesModule", targets: ["ReadStatesModule"]),
         .library(name: "ReadStatesSQLite", targets: ["ReadStatesSQLite"]),
+        .library(name: "ReadStatesPostgres", targets: ["ReadStatesPostgres"]),
         .library(name: "Gateway", targets: ["Gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -32,15 +35,34 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev", "libssl-dev", "libcap-dev"])]
         ),
         .target(name: "Snowflake", swiftSettings: swiftSettings),
-        .target(name: "ReadStatesModule", dependencies: ["Snowflake"], swiftSettings: swiftSettings),
+        .target(
+            name: "ReadStatesModule",
+            dependencies: ["Snowflake", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ReadStatesSQLite",
             dependencies: ["ReadStatesModule", "Snowflake", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ReadStatesPostgres",
+            dependencies: [
+                "ReadStatesModule",
+                "Snowflake",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Gateway",
-            dependencies: ["CWebsockets", "ReadStatesModule", "Snowflake"],
+            dependencies: [
+                "CWebsockets",
+                "ReadStatesModule",
+                "Snowflake",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -49,12 +71,15 @@ let package = Package(
                 "Gateway",
                 "ReadStatesModule",
                 "ReadStatesSQLite",
+                "ReadStatesPostgres",
                 "Snowflake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),
+        /// Fixtures the test targets share (a real PostgreSQL server); not a product.
+        .target(name: "TestSupport", dependencies: ["Gateway"], path: "Tests/Support", swiftSettings: swiftSettings),
         .testTarget(name: "SnowflakeTests", dependencies: ["Snowflake"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ReadStatesModuleTests",
@@ -63,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReadStatesStoreTests",
-            dependencies: ["ReadStatesModule", "ReadStatesSQLite", "Snowflake"],
+            dependencies: ["ReadStatesModule", "ReadStatesSQLite", "ReadStatesPostgres", "Snowflake", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+public import Logging
 public import Snowflake
 import Synchronization
 
@@ -10,6 +11,14 @@ import Synchronization
 /// on what the store returns, so a user evicted while dirty and loaded again before
 /// the write finished sees the newest data, never the store's older copy.
 ///
+/// ## While the store is down
+/// Failed writes stay in `pending` and are retried. `pending` is bounded by
+/// `maximumPending`: past it, rounds stop taking dirty states out of the cache, where
+/// they stay (the cache is bounded by its capacity) until the store is back. Evictions
+/// still add to `pending`, which cannot grow far that way: a user enters the cache
+/// only after a successful load, so with the store down nothing new is loaded and
+/// nothing is evicted. Nothing is dropped; `statistics` and a log line report it.
+///
 /// ## Threading
 /// `evicted` only records (no I/O: it is called on whichever thread evicted). All
 /// store I/O happens in ``flush(from:everything:)`` (and ``run(engine:interval:)``), which the caller runs on a task of its own,
@@ -20,26 +29,52 @@ public final class WriteBehind: ReadStatesPersistence {
     public let delay: UInt32
     /// Rows per store write.
     public let batchSize: Int
-    private let pending = Mutex<ReadStatesByUser>([:])
+    /// States held for the store past which dirty states are left in the cache (it
+    /// may be passed by one collection slice).
+    public let maximumPending: Int
+    /// User records of each shard scanned under one hold of the shard's lock.
+    public let usersPerSlice: Int
+    private let logger: Logger
+    private let pending = Mutex(Pending())
     private let counters = Mutex(Counters())
+
+    private struct Pending {
+        var states = ReadStatesByUser()
+        var count = 0
+    }
 
     public struct Counters: Sendable, Equatable {
         public var batchesWritten = 0
         public var rowsWritten = 0
         public var failedWrites = 0
+        /// Rounds that left dirty states in the cache because `pending` was full.
+        public var deferredRounds = 0
+        /// States waiting for the store now.
+        public var pendingStates = 0
     }
 
-    public init(store: any ReadStatesStore, delay: UInt32 = 30, batchSize: Int = 1000) {
+    public init(
+        store: any ReadStatesStore,
+        delay: UInt32 = 30,
+        batchSize: Int = 1000,
+        maximumPending: Int = 1_000_000,
+        usersPerSlice: Int = 4096,
+        logger: Logger = Logger(label: "readstates.write-behind")
+    ) {
         precondition(batchSize > 0, "batch size must be positive")
+        precondition(maximumPending > 0 && usersPerSlice > 0, "bounds must be positive")
         self.store = store
         self.delay = delay
         self.batchSize = batchSize
+        self.maximumPending = maximumPending
+        self.usersPerSlice = usersPerSlice
+        self.logger = logger
     }
 
     public func load(user: Snowflake) async throws -> [ReadState] {
         // Taken before the store is read: a pending state confirmed (and dropped from
         // `pending`) while the store read runs is then in one of the two.
-        guard var merged = pending.withLock({ $0[user] }) else { return try await store.load(user: user) }
+        guard var merged = pending.withLock({ $0.states[user] }) else { return try await store.load(user: user) }
         for state in try await store.load(user: user) { merged.keepNewer(state) }
         return Array(merged.values)
     }
@@ -51,15 +86,21 @@ public final class WriteBehind: ReadStatesPersistence {
 
     /// States waiting for the store.
     public var pendingCount: Int {
-        pending.withLock { $0.values.reduce(0) { $0 + $1.count } }
+        pending.withLock { $0.count }
     }
 
-    public var statistics: Counters { counters.withLock { $0 } }
+    public var statistics: Counters {
+        var statistics = counters.withLock { $0 }
+        statistics.pendingStates = pendingCount
+        return statistics
+    }
 
     /// Keeps states until the store confirms them; a newer version replaces an older one.
     private func hold(_ states: [UserReadState]) {
         pending.withLock { pending in
-            for item in states { pending.keepNewer(item.state, of: item.userID) }
+            for item in states where pending.states.keepNewer(item.state, of: item.userID) {
+                pending.count += 1
+            }
         }
     }
 
@@ -70,23 +111,31 @@ public final class WriteBehind: ReadStatesPersistence {
     @discardableResult
     public func flush(from engine: ReadStates, everything: Bool = false) async throws -> Int {
         var cursors: [Int] = []
+        if !everything, pendingCount >= maximumPending {
+            counters.withLock { $0.deferredRounds += 1 }
+            logger.warning(
+                "write-behind: pending states at their bound; dirty states stay in the cache until the store catches up",
+                metadata: ["pending": "\(pendingCount)", "bound": "\(maximumPending)"]
+            )
+            return try await writePending()
+        }
         while true {
-            // Each call holds each shard's lock for a slice of 4,096 user records only.
+            // Each call holds each shard's lock for one slice of user records only.
             let (states, complete) = engine.collectDirty(
                 now: engine.clock.seconds(),
                 age: everything ? 0 : delay,
                 cursors: &cursors,
-                usersPerShard: 4096
+                usersPerShard: usersPerSlice
             )
             hold(states)
-            if complete { break }
+            if complete || (!everything && pendingCount >= maximumPending) { break }
         }
         return try await writePending()
     }
 
     private func writePending() async throws -> Int {
         let snapshot: [UserReadState] = pending.withLock { pending in
-            pending.flatMap { user, channels in channels.values.map { UserReadState(userID: user, state: $0) } }
+            pending.states.flatMap { user, channels in channels.values.map { UserReadState(userID: user, state: $0) } }
         }
         var written = 0
         var start = 0
@@ -113,11 +162,12 @@ public final class WriteBehind: ReadStatesPersistence {
     private func confirm(_ batch: [UserReadState]) {
         pending.withLock { pending in
             for item in batch {
-                guard let held = pending[item.userID]?[item.state.channelID], held.version <= item.state.version else {
+                guard let held = pending.states[item.userID]?[item.state.channelID], held.version <= item.state.version else {
                     continue
                 }
-                pending[item.userID]?[item.state.channelID] = nil
-                if pending[item.userID]?.isEmpty == true { pending[item.userID] = nil }
+                pending.states[item.userID]?[item.state.channelID] = nil
+                pending.count -= 1
+                if pending.states[item.userID]?.isEmpty == true { pending.states[item.userID] = nil }
             }
         }
     }
@@ -127,14 +177,27 @@ extension WriteBehind {
     /// The flusher loop: a round every `interval` until the task is cancelled, backing
     /// off (doubling, up to 30 s) while the store fails. Data stays pending meanwhile;
     /// ``statistics`` counts the failures. Ends with a round that writes everything.
+    /// A failure is logged when an outage starts, and again when it ends.
     public func run(engine: ReadStates, interval: Duration = .seconds(1)) async throws {
         var wait = interval
+        var failing = false
         while !Task.isCancelled {
             try? await Task.sleep(for: wait)
             do {
                 try await flush(from: engine)
+                if failing {
+                    logger.notice("write-behind: store writes succeed again", metadata: ["pending": "\(pendingCount)"])
+                }
+                failing = false
                 wait = interval
             } catch {
+                if !failing {
+                    logger.error(
+                        "write-behind: store write failed; states stay in memory and are retried",
+                        metadata: ["error": "\(error)", "pending": "\(pendingCount)"]
+                    )
+                }
+                failing = true
                 wait = min(wait * 2, .seconds(30))
             }
         }

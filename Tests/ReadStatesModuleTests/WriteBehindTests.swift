@@ -80,6 +80,36 @@ final class SwitchableStore: ReadStatesStore {
         #expect(writeBehind.pendingCount == 0)
     }
 
+    @Test func whileTheStoreIsDownPendingStaysBoundedAndDirtyStatesWaitInTheCache() async throws {
+        let writeBehind = WriteBehind(store: store, delay: 0, maximumPending: 3, usersPerSlice: 2)
+        let engine = makeEngine(writeBehind)
+        for user in 1...10 {
+            _ = try await engine.ack(user: id(UInt64(user)), channel: id(10), messageID: id(5))
+        }
+        store.down.store(true, ordering: .relaxed)
+        await #expect(throws: SwitchableStore.Unavailable.self) { try await writeBehind.flush(from: engine) }
+        // Collection stops at the bound (passed by at most one slice of 2 users).
+        let held = writeBehind.pendingCount
+        #expect((3...4).contains(held))
+        #expect(engine.statistics.dirtyStates == 10 - held)
+        await #expect(throws: SwitchableStore.Unavailable.self) { try await writeBehind.flush(from: engine) }
+        #expect(writeBehind.pendingCount == held)
+        #expect(writeBehind.statistics.deferredRounds == 1)
+        #expect(writeBehind.statistics.pendingStates == held)
+        #expect(writeBehind.statistics.failedWrites == 2)
+
+        store.down.store(false, ordering: .relaxed)
+        var rounds = 0
+        while engine.statistics.dirtyStates > 0 || writeBehind.pendingCount > 0 {
+            try await writeBehind.flush(from: engine)
+            rounds += 1
+            try #require(rounds < 10)
+        }
+        for user in 1...10 {
+            #expect(store.inner.stored(user: id(UInt64(user))).map(\.lastMessageID) == [id(5)])
+        }
+    }
+
     @Test func anOlderWriteLandingLateDoesNotMoveTheStoreBackwards() async throws {
         let newer = ReadState(channelID: id(10), lastMessageID: id(9), mentionCount: 0, version: 5)
         let older = ReadState(channelID: id(10), lastMessageID: id(4), mentionCount: 2, version: 4)

@@ -1,40 +1,13 @@
 import Foundation
 import ReadStatesModule
-import ReadStatesSQLite
 import Snowflake
 import Testing
 
-func id(_ value: UInt64) -> Snowflake {
-    Snowflake(rawValue: value << 22)
-}
-
-/// Every store implementation, run through the same suite.
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
-    case memory, sqlite
-
-    var testDescription: String { rawValue }
-
-    /// A fresh store, and a way to open the same data again (a restart).
-    func make() throws -> (store: any ReadStatesStore, reopen: () throws -> any ReadStatesStore) {
-        switch self {
-        case .memory:
-            let store = InMemoryReadStatesPersistence()
-            return (store, { store })
-        case .sqlite:
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-\(UUID())")
-            return (try SQLiteReadStatesStore(directory: directory), { try SQLiteReadStatesStore(directory: directory) })
-        }
-    }
-}
-
+/// The store contract and the write-behind path, against every store.
 @Suite struct ReadStatesStoreTests {
-    func state(_ channel: UInt64, message: UInt64, mentions: Int = 0, version: UInt32) -> ReadState {
-        ReadState(channelID: id(channel), lastMessageID: id(message), mentionCount: mentions, version: version)
-    }
-
     @Test(arguments: StoreKind.allCases)
     func roundTripAndAUserWithNone(kind: StoreKind) async throws {
-        let (store, reopen) = try kind.make()
+        let (store, reopen) = try await kind.make()
         #expect(try await store.load(user: id(1)).isEmpty)
         let written = [state(10, message: 5, mentions: 2, version: 3), state(11, message: 7, version: 1)]
         try await store.write(written.map { UserReadState(userID: id(1), state: $0) })
@@ -49,7 +22,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 
     @Test(arguments: StoreKind.allCases)
     func anOlderVersionNeverOverwritesANewerOne(kind: StoreKind) async throws {
-        let (store, _) = try kind.make()
+        let (store, _) = try await kind.make()
         let newer = state(10, message: 9, version: 5)
         try await store.write([UserReadState(userID: id(1), state: newer)])
         try await store.write([UserReadState(userID: id(1), state: state(10, message: 4, mentions: 1, version: 4))])
@@ -62,7 +35,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 
     @Test(arguments: StoreKind.allCases)
     func largeBatchesCrossStatementBoundaries(kind: StoreKind) async throws {
-        let (store, _) = try kind.make()
+        let (store, _) = try await kind.make()
         let rows: [UserReadState] = (0..<13_001).map { (index: Int) -> UserReadState in
             let number = UInt64(index)
             let row: ReadState = state(number + 100, message: number + 1, version: 1)
@@ -76,14 +49,14 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 
     @Test(arguments: StoreKind.allCases)
     func stateWrittenBehindSurvivesARestart(kind: StoreKind) async throws {
-        let (store, reopen) = try kind.make()
+        let (store, reopen) = try await kind.make()
         let first = WriteBehind(store: store, delay: 30)
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 2), persistence: first)
         let acked = try await engine.ack(user: id(1), channel: id(10), messageID: id(8))
         let mentioned = try await engine.mention(user: id(1), channel: id(11), messageID: id(9))
         try await first.flush(from: engine, everything: true)
 
-        let restarted = ReadStates(configuration: .init(capacity: 100, shards: 2), persistence: WriteBehind(store: try reopen()))
+        let restarted = ReadStates(configuration: .init(capacity: 100, shards: 2), persistence: WriteBehind(store: try await reopen()))
         let states = try await restarted.readStates(of: id(1)).sorted { $0.channelID < $1.channelID }
         #expect(states == [acked.state, mentioned.state])
         let next = try await restarted.ack(user: id(1), channel: id(11), messageID: id(12))
