@@ -176,7 +176,8 @@ public final class WriteBehind: ReadStatesPersistence {
 extension WriteBehind {
     /// The flusher loop: a round every `interval` until the task is cancelled, backing
     /// off (doubling, up to 30 s) while the store fails. Data stays pending meanwhile;
-    /// ``statistics`` counts the failures. Ends with a round that writes everything.
+    /// ``statistics`` counts the failures. Ends, once cancelled, with a round that
+    /// writes everything (and throws if that fails: the caller decides how to exit).
     /// A failure is logged when an outage starts, and again when it ends.
     public func run(engine: ReadStates, interval: Duration = .seconds(1)) async throws {
         var wait = interval
@@ -191,6 +192,8 @@ extension WriteBehind {
                 failing = false
                 wait = interval
             } catch {
+                // Cancelled mid-write (shutdown): the final flush below retries it.
+                if Task.isCancelled { break }
                 if !failing {
                     logger.error(
                         "write-behind: store write failed; states stay in memory and are retried",
@@ -201,6 +204,8 @@ extension WriteBehind {
                 wait = min(wait * 2, .seconds(30))
             }
         }
-        try await flush(from: engine, everything: true)
+        // The final flush runs in a task of its own: this one is cancelled, and the
+        // stores' I/O would stop at once in a cancelled task.
+        try await Task { try await self.flush(from: engine, everything: true) }.value
     }
 }

@@ -1,5 +1,7 @@
-import Foundation
 import ArgumentParser
+import Foundation
+import Logging
+import ReadStatesModule
 
 /// `readstates bench …`: benchmarks of the real engine and, later, of the gateway.
 struct BenchCommand: AsyncParsableCommand {
@@ -10,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
     )
 }
 
-struct CacheBenchCommand: ParsableCommand {
+struct CacheBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "Fill the read-state cache, then run a mix of mentions, acks and reads against it.",
@@ -45,6 +47,13 @@ struct CacheBenchCommand: ParsableCommand {
     @Flag(help: "One JSON object per line.")
     var json = false
 
+    /// Without `--store` evicted states are discarded; with it they, and every dirty
+    /// state, go through the real write-behind flusher into that store.
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "With --store: seconds between a state's first change and its write.")
+    var flushDelay = 30
+
     func parsedMix() throws -> [Int] {
         let parts = mix.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 3, parts.allSatisfy({ ($0 ?? -1) >= 0 }), parts.reduce(0, { $0 + ($1 ?? 0) }) == 100 else {
@@ -61,9 +70,10 @@ struct CacheBenchCommand: ParsableCommand {
         guard rate >= 0, seconds > 0, threads > 0, shards > 0, shards <= capacity else {
             throw ValidationError("--rate must be >= 0; --seconds, --threads and --shards positive")
         }
+        guard flushDelay >= 0 else { throw ValidationError("--flush-delay must be >= 0") }
     }
 
-    func run() throws {
+    func run() async throws {
         let options = CacheBenchmark.Options(
             capacity: capacity,
             users: users,
@@ -74,24 +84,32 @@ struct CacheBenchCommand: ParsableCommand {
             shards: shards,
             json: json
         )
-        try CacheBenchmark(options: options, output: BenchOutput(json: json)).run()
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-bench-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let opened = try await storeOptions.store.asyncMap {
+            try await storeOptions.open($0, defaultDirectory: temporary, logger: Logger(label: "readstates.bench"))
+        }
+        let writeBehind = opened.map { WriteBehind(store: $0.store, delay: UInt32(flushDelay)) }
+        try await CacheBenchmark(options: options, output: BenchOutput(json: json), writeBehind: writeBehind).run()
+        await opened?.close()
     }
 }
 
 struct StoreBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "Write rows into a fresh SQLite store in batches, then time loading users of 100 and 1,000 read states."
+        abstract: "Write rows into a store in batches, then time loading users of 100 and 1,000 read states."
     )
 
     @Option(help: "Rows to write.")
     var rows = 200_000
 
-    @Option(help: "Rows per write (one transaction, multi-row upserts).")
+    @Option(help: "Rows per write (one statement per batch).")
     var batch = 1000
 
-    @Option(help: "Directory for the database (default: a new temporary directory, removed afterwards).")
-    var dataDir: String?
+    /// SQLite goes to a new temporary directory (removed afterwards) unless
+    /// `--data-dir` names one.
+    @OptionGroup var storeOptions: StoreOptions
 
     func validate() throws {
         guard rows > 0, batch > 0 else { throw ValidationError("--rows and --batch must be positive") }
@@ -99,8 +117,20 @@ struct StoreBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-bench-\(UUID())")
-        let directory = dataDir.map { URL(fileURLWithPath: $0) } ?? temporary
-        defer { if dataDir == nil { try? FileManager.default.removeItem(at: temporary) } }
-        try await StoreBenchmark(rows: rows, batchSize: batch, directory: directory).run()
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let opened = try await storeOptions.open(
+            storeOptions.store ?? .sqlite,
+            defaultDirectory: temporary,
+            logger: Logger(label: "readstates.bench")
+        )
+        try await StoreBenchmark(rows: rows, batchSize: batch, store: opened.store, name: opened.name).run()
+        await opened.close()
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

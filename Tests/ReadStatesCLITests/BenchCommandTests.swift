@@ -21,7 +21,25 @@ import Testing
         #expect(summary["read_states"] as? Int ?? 0 <= 2000)
     }
 
-    @Test(arguments: [["--mix", "50,50,50"], ["--mix", "a,b,c"], ["--users", "0"], ["--rate", "-1"]])
+    @Test func withAStoreTheFlusherWritesDuringTheRunAndFlushesTheRestAtTheEnd() throws {
+        let run = try CommandRun.readstates(
+            "bench", "cache", "--capacity", "2000", "--users", "200", "--rate", "4000", "--seconds", "2", "--shards", "2",
+            "--store", "sqlite", "--flush-delay", "0", "--json"
+        )
+        #expect(run.status == 0)
+        let last = try #require(run.standardOutput.split(separator: "\n").last)
+        let flusher = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        #expect(flusher["event"] as? String == "flusher")
+        #expect(flusher["rows_written"] as? Int ?? 0 > 0)
+        #expect(flusher["failed_writes"] as? Int == 0)
+        #expect(flusher["pending"] as? Int == 0)
+    }
+
+    @Test(arguments: [
+        ["--mix", "50,50,50"], ["--mix", "a,b,c"], ["--users", "0"], ["--rate", "-1"], ["--store", "postgres"],
+        ["--store", "mysql"], ["--postgres-url", "postgres://u@h/d"], ["--store", "postgres", "--postgres-url", "http://x"],
+        ["--flush-delay", "-3"],
+    ])
     func badOptionsAreRefusedWithAMessage(options: [String]) throws {
         let run = try CommandRun.readstates(arguments: ["bench", "cache"] + options)
         #expect(run.status != 0)

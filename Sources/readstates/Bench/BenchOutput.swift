@@ -118,6 +118,22 @@ struct BenchOutput {
         )
     }
 
+    /// What the write-behind flusher did during the mix, and the shutdown flush.
+    func flusher(during: WriteBehind.Counters, after: WriteBehind.Counters, finalFlushSeconds: Double, seconds: Int) {
+        emit(
+            [
+                "event": "flusher", "rows_written": during.rowsWritten, "batches": during.batchesWritten,
+                "rows_per_second": Double(during.rowsWritten) / Double(max(seconds, 1)),
+                "failed_writes": during.failedWrites, "pending": during.pendingStates,
+                "final_flush_rows": after.rowsWritten - during.rowsWritten, "final_flush_seconds": finalFlushSeconds,
+            ],
+            """
+            flusher: \(during.rowsWritten) rows in \(during.batchesWritten) batches during the run (\(during.rowsWritten / max(seconds, 1)) rows/s), \(during.failedWrites) failed writes, \(during.pendingStates) pending at the end
+              final flush: \(after.rowsWritten - during.rowsWritten) rows in \(String(format: "%.2f", finalFlushSeconds)) s
+            """
+        )
+    }
+
     func summary(_ summary: BenchSummary, residentBytes: Int, statistics: ShardStatistics) {
         let rate = Double(summary.operations) / Double(max(summary.seconds, 1))
         emit(

@@ -24,13 +24,15 @@ struct CacheBenchmark {
 
     let options: Options
     let output: BenchOutput
+    /// With a real store: the flusher runs beside the mix, as in `serve`.
+    let writeBehind: WriteBehind?
 
-    func run() throws {
+    func run() async throws {
         let workload = CacheWorkload(capacity: options.capacity, users: options.users, mix: options.mix)
         let residentBefore = BenchClock.residentBytes()
         let engine = ReadStates(
             configuration: ReadStatesConfiguration(capacity: options.capacity, shards: options.shards),
-            persistence: DiscardingPersistence()
+            persistence: writeBehind ?? DiscardingPersistence()
         )
 
         let fillStart = BenchClock.nanoseconds()
@@ -48,6 +50,33 @@ struct CacheBenchmark {
             bytesPerReadState: Double(residentFilled - residentBefore) / Double(max(filled.readStates, 1))
         )
 
+        let flusher = writeBehind.map { writeBehind in
+            Task.detached { try await writeBehind.run(engine: engine) }
+        }
+        // The report loop sleeps and blocks: it gets a thread of its own, not one of
+        // the few the flusher's tasks run on.
+        let summary = await withCheckedContinuation { continuation in
+            let reporter = Thread { continuation.resume(returning: mix(engine: engine, workload: workload)) }
+            reporter.name = "bench-report"
+            reporter.start()
+        }
+        output.summary(summary, residentBytes: BenchClock.residentBytes(), statistics: engine.statistics)
+        if let writeBehind, let flusher {
+            let before = writeBehind.statistics
+            let finalStart = BenchClock.nanoseconds()
+            flusher.cancel()
+            try await flusher.value
+            output.flusher(
+                during: before,
+                after: writeBehind.statistics,
+                finalFlushSeconds: Double(BenchClock.nanoseconds() - finalStart) / 1e9,
+                seconds: options.seconds
+            )
+        }
+    }
+
+    /// Runs the worker threads and reports each second until they finish.
+    private func mix(engine: ReadStates, workload: CacheWorkload) -> BenchSummary {
         let collector = SecondCollector(workers: options.threads)
         let start = BenchClock.nanoseconds() + 10_000_000
         let done = FinishedThreads()
@@ -69,8 +98,7 @@ struct CacheBenchmark {
             runner.name = "bench-\(thread)"
             runner.start()
         }
-        let summary = report(collector: collector, done: done)
-        output.summary(summary, residentBytes: BenchClock.residentBytes(), statistics: engine.statistics)
+        return report(collector: collector, done: done)
     }
 
     /// Prints each second as it completes. Between seconds it sleeps 1 ms at a time and

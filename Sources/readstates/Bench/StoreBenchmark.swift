@@ -1,18 +1,16 @@
 import Foundation
 import ReadStatesModule
-import ReadStatesSQLite
 import Snowflake
 
 /// `readstates bench store`: what the write-behind flusher can push into a store, and
-/// how long loading one user takes (a cache miss), on a fresh store in a temporary
-/// directory.
+/// how long loading one user takes (a cache miss).
 struct StoreBenchmark {
     var rows: Int
     var batchSize: Int
-    var directory: URL
+    var store: any ReadStatesStore
+    var name: String
 
     func run() async throws {
-        let store = try SQLiteReadStatesStore(directory: directory)
         // 100 channels per user, message IDs growing, as the flusher would send them.
         let all = (0..<rows).map { row in
             UserReadState(
@@ -32,7 +30,7 @@ struct StoreBenchmark {
             offset += batchSize
         }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
-        print("sqlite write: \(rows) rows in batches of \(batchSize): \(String(format: "%.2f", seconds)) s = \(String(format: "%.0f", Double(rows) / seconds)) rows/s")
+        print("\(name) write: \(rows) rows in batches of \(batchSize): \(String(format: "%.2f", seconds)) s = \(String(format: "%.0f", Double(rows) / seconds)) rows/s")
 
         for count in [100, 1_000] {
             let user = Snowflake(rawValue: UInt64(1_000_000 + count) << 22)
@@ -52,7 +50,7 @@ struct StoreBenchmark {
             samples.sort()
             let median = Double(samples[samples.count / 2]) / 1000
             let p99 = Double(samples[samples.count * 99 / 100]) / 1000
-            print("sqlite load of a user with \(count) read states: median \(String(format: "%.0f", median)) us, p99 \(String(format: "%.0f", p99)) us (200 loads)")
+            print("\(name) load of a user with \(count) read states: median \(String(format: "%.0f", median)) us, p99 \(String(format: "%.0f", p99)) us (200 loads)")
         }
     }
 }
