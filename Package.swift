@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Already in the graph through postgres-nio; the gateway signs tokens with it.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -61,6 +63,7 @@ let package = Package(
                 "CWebsockets",
                 "ReadStatesModule",
                 "Snowflake",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -94,12 +97,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ReadStatesCLITests",
-            dependencies: ["readstates"],
+            dependencies: ["readstates", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "Snowflake"],
+            dependencies: ["Gateway", "ReadStatesModule", "Snowflake", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

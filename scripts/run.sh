@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build -c release --product readstates
 if [ $# -eq 0 ]; then
-    # The gateway (`serve`) is not built yet: mint an ID and explain it, as a first run.
-    id=$(.build/release/readstates snowflake --new)
-    exec .build/release/readstates snowflake "$id"
+    # The gateway on its embedded default store (SQLite in ./data).
+    exec .build/release/readstates serve
 fi
 exec .build/release/readstates "$@"

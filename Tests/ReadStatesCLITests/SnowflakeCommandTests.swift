@@ -11,11 +11,13 @@ struct CommandRun {
         try readstates(arguments: arguments)
     }
 
+    /// The built executable: the test bundle sits in the same build products folder.
+    static let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("readstates")
+
     static func readstates(arguments: [String]) throws -> CommandRun {
-        // The test bundle sits in the same build products folder as the executable.
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let process = Process()
-        process.executableURL = products.appendingPathComponent("readstates")
+        process.executableURL = executable
         process.arguments = arguments
         let output = Pipe()
         let error = Pipe()

@@ -55,32 +55,11 @@ public final class PostgresTestServer: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts")
 
-    /// Runs the script with posix_spawn and waits with waitpid. (Foundation's
-    /// `Process` here never noticed the script's exit when called from an async test,
-    /// leaving it a zombie and the test hanging.) Its stderr goes to a file, read back
-    /// for the error message.
     private static func script(_ arguments: String...) throws {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-pg-\(UUID()).log")
-        defer { try? FileManager.default.removeItem(at: log) }
-        let path = scriptsDirectory.appendingPathComponent("postgres-server.sh").path
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw TestServerError("cannot start \(path): errno \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exited = status & 0x7f == 0
-        let code = (status >> 8) & 0xff
-        guard exited && code == 0 else {
-            let message = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let result = try Subprocess.run(scriptsDirectory.appendingPathComponent("postgres-server.sh").path, arguments)
+        guard result.status == 0 else {
             throw TestServerError(
-                "postgres-server.sh \(arguments.joined(separator: " ")) failed (status \(status)): \(message)"
+                "postgres-server.sh \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.error)"
             )
         }
     }

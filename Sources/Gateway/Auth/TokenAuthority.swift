@@ -1,0 +1,69 @@
+import Crypto
+public import Foundation
+public import Snowflake
+
+/// Mints and checks session tokens:
+/// `base64url(user_id).base64url(issued_at).base64url(HMAC-SHA256(secret, first two parts))`,
+/// the shape of Discord's bot tokens. The user ID and the issue time (Unix seconds)
+/// are decimal ASCII before encoding; base64url has no padding.
+///
+/// The server holds the only secret: a token cannot be forged or altered without it,
+/// and checking one needs no database.
+public struct TokenAuthority: Sendable {
+    private let key: SymmetricKey
+
+    public init(secret: Data) {
+        key = SymmetricKey(data: secret)
+    }
+
+    public func mint(user: Snowflake, issuedAt: Date = Date()) -> String {
+        let payload = Base64URL.encode(Data(String(user.rawValue).utf8)) + "."
+            + Base64URL.encode(Data(String(Int64(issuedAt.timeIntervalSince1970)).utf8))
+        let signature = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)
+        return payload + "." + Base64URL.encode(Data(signature))
+    }
+
+    /// The user a token was minted for.
+    /// - Throws: ``TokenError`` when it is malformed or its signature does not match.
+    public func verify(_ token: String) throws(TokenError) -> Snowflake {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let signature = Base64URL.decode(parts[2]) else { throw .malformed }
+        let payload = String(parts[0]) + "." + String(parts[1])
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(payload.utf8), using: key) else {
+            throw .badSignature
+        }
+        guard let userBytes = Base64URL.decode(parts[0]), let user = Snowflake(utf8: userBytes) else { throw .malformed }
+        return user
+    }
+}
+
+public enum TokenError: Error, Equatable, CustomStringConvertible {
+    case malformed
+    case badSignature
+
+    public var description: String {
+        switch self {
+        case .malformed: "the token is not of the form user.issued.signature"
+        case .badSignature: "the token's signature does not match this server's secret"
+        }
+    }
+}
+
+/// RFC 4648 §5 base64url without padding.
+enum Base64URL {
+    static func encode(_ data: Data) -> String {
+        data.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ text: some StringProtocol) -> Data? {
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            return nil
+        }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64)
+    }
+}

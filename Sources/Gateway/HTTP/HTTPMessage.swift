@@ -1,0 +1,48 @@
+public import Foundation
+
+/// An HTTP request as the transport hands it over: the parts our routes read.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path without the query string.
+    public var path: String
+    public var authorization: String?
+    public var body: [UInt8]
+
+    public init(method: String, path: String, authorization: String? = nil, body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.authorization = authorization
+        self.body = body
+    }
+}
+
+public struct HTTPResponse: Sendable, Equatable {
+    public var status: Int
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(status: Int, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    /// A JSON body; snake_case keys, Snowflakes as strings (their own encoding).
+    public static func json(_ value: some Encodable, status: Int = 200) -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = .sortedKeys
+        let body = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return HTTPResponse(status: status, contentType: "application/json", body: Array(body))
+    }
+
+    /// An error in Discord's shape: `{"code": status, "message": "..."}`.
+    public static func error(_ status: Int, _ message: String) -> HTTPResponse {
+        json(ErrorBody(code: status, message: message), status: status)
+    }
+
+    private struct ErrorBody: Encodable {
+        var code: Int
+        var message: String
+    }
+}

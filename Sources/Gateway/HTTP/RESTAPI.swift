@@ -1,0 +1,122 @@
+public import Foundation
+public import ReadStatesModule
+public import Snowflake
+import Synchronization
+
+/// The HTTP routes beside the WebSocket: health and read states. Pure request in,
+/// response out, so it is tested without sockets; the transport calls it off its
+/// service thread.
+///
+/// | route | |
+/// |---|---|
+/// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
+/// | `GET /api/users/@me/read-states` | the caller's read states |
+/// | `POST /api/channels/{channel_id}/messages/{message_id}/ack` | ack; optional body `{"manual": true, "mention_count": n}` |
+///
+/// `/api/…` routes take a token (`readstates token`) in `Authorization`.
+public struct RESTAPI: Sendable {
+    public let engine: ReadStates
+    public let tokens: TokenAuthority
+    /// Whether the server is serving (for `/health`).
+    public let serving: @Sendable () -> Bool
+    /// Largest request body accepted.
+    public static let maximumBodyBytes = 4096
+
+    public init(engine: ReadStates, tokens: TokenAuthority, serving: @escaping @Sendable () -> Bool) {
+        self.engine = engine
+        self.tokens = tokens
+        self.serving = serving
+    }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
+        switch (request.method, parts) {
+        case ("GET", ["health"]):
+            return health()
+        case ("GET", ["api", "users", "@me", "read-states"]):
+            return await withUser(request) { user in await readStates(of: user) }
+        case ("POST", let parts) where parts.count == 6 && parts[0] == "api" && parts[1] == "channels"
+            && parts[3] == "messages" && parts[5] == "ack":
+            return await withUser(request) { user in
+                await ack(user: user, channel: parts[2], message: parts[4], body: request.body)
+            }
+        case (_, ["health"]), (_, ["api", "users", "@me", "read-states"]):
+            return .error(405, "method not allowed")
+        default:
+            return .error(404, "no route for \(request.method) \(request.path)")
+        }
+    }
+
+    private func health() -> HTTPResponse {
+        guard serving() else { return .error(503, "not serving") }
+        let statistics = engine.statistics
+        return .json(Health(status: "ok", readStates: statistics.readStates, users: statistics.users))
+    }
+
+    private func withUser(_ request: HTTPRequest, _ body: (Snowflake) async -> HTTPResponse) async -> HTTPResponse {
+        guard let token = request.authorization, !token.isEmpty else {
+            return .error(401, "missing Authorization header (a token from `readstates token`)")
+        }
+        do {
+            return await body(try tokens.verify(token))
+        } catch {
+            return .error(401, "invalid token: \(error)")
+        }
+    }
+
+    private func readStates(of user: Snowflake) async -> HTTPResponse {
+        do {
+            let states = try await engine.readStates(of: user)
+            return .json(ReadStateList(states))
+        } catch {
+            return .error(503, "read states unavailable: \(error)")
+        }
+    }
+
+    private func ack(user: Snowflake, channel: Substring, message: Substring, body: [UInt8]) async -> HTTPResponse {
+        let channelID: Snowflake, messageID: Snowflake
+        do {
+            channelID = try Snowflake.parse(channel)
+            messageID = try Snowflake.parse(message)
+        } catch {
+            return .error(400, "\(error)")
+        }
+        var options = AckOptions()
+        if !body.isEmpty {
+            guard body.count <= Self.maximumBodyBytes else { return .error(413, "body over \(Self.maximumBodyBytes) bytes") }
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            do {
+                options = try decoder.decode(AckOptions.self, from: Data(body))
+            } catch {
+                return .error(400, "the body must be {\"manual\": bool, \"mention_count\": 0-65535}")
+            }
+        }
+        guard (0...Int(ReadState.maximumMentionCount)).contains(options.mentionCount ?? 0) else {
+            return .error(400, "mention_count must be from 0 to \(ReadState.maximumMentionCount)")
+        }
+        do {
+            let change = try await engine.ack(
+                user: user,
+                channel: channelID,
+                messageID: messageID,
+                manual: options.manual ?? false,
+                mentionCount: options.mentionCount ?? 0
+            )
+            return .json(MessageAck(change, manual: options.manual ?? false))
+        } catch {
+            return .error(503, "read states unavailable: \(error)")
+        }
+    }
+}
+
+private struct Health: Encodable {
+    var status: String
+    var readStates: Int
+    var users: Int
+}
+
+private struct AckOptions: Decodable {
+    var manual: Bool?
+    var mentionCount: Int?
+}

@@ -1,0 +1,142 @@
+internal import CWebsockets
+import Foundation
+
+/// The service thread's state: open HTTP connections by ID. Touched only from lws
+/// callbacks, which all run on that thread, so it needs no lock.
+final class ServiceLoop {
+    let rest: RESTAPI
+    let inbox: ServiceInbox
+    private var connections: [Int: HTTPConnection] = [:]
+    private var nextID = 1
+
+    init(rest: RESTAPI, inbox: ServiceInbox) {
+        self.rest = rest
+        self.inbox = inbox
+    }
+
+    /// A request's headers have arrived (`LWS_CALLBACK_HTTP`).
+    func beginRequest(_ wsi: OpaquePointer, sessionData: UnsafeMutableRawPointer, path: String) -> Int32 {
+        let id = nextID
+        nextID += 1
+        sessionData.storeBytes(of: id, as: Int.self)
+        let method = HTTPConnection.method(of: wsi)
+        let connection = HTTPConnection(
+            wsi: wsi,
+            request: HTTPRequest(method: method, path: path, authorization: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
+        )
+        connections[id] = connection
+        let length = HTTPConnection.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) } ?? 0
+        if length > RESTAPI.maximumBodyBytes {
+            respond(id, .error(413, "body over \(RESTAPI.maximumBodyBytes) bytes"))
+        } else if method == "POST" && length > 0 {
+            connection.expectingBody = true
+        } else {
+            dispatch(id)
+        }
+        return 0
+    }
+
+    func receiveBody(sessionData: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        guard let id = Self.id(sessionData), let connection = connections[id], connection.expectingBody else { return 0 }
+        guard connection.request.body.count + bytes.count <= RESTAPI.maximumBodyBytes else {
+            connection.expectingBody = false
+            respond(id, .error(413, "body over \(RESTAPI.maximumBodyBytes) bytes"))
+            return 0
+        }
+        connection.request.body.append(contentsOf: bytes)
+        return 0
+    }
+
+    func bodyComplete(sessionData: UnsafeMutableRawPointer) -> Int32 {
+        guard let id = Self.id(sessionData), let connection = connections[id], connection.expectingBody else { return 0 }
+        connection.expectingBody = false
+        dispatch(id)
+        return 0
+    }
+
+    /// Answers off the service thread; the response comes back through the inbox.
+    private func dispatch(_ id: Int) {
+        guard let request = connections[id]?.request else { return }
+        let rest = rest, inbox = inbox
+        Task {
+            inbox.post(connection: id, response: await rest.respond(to: request))
+        }
+    }
+
+    private func respond(_ id: Int, _ response: HTTPResponse) {
+        guard let connection = connections[id] else { return }
+        connection.response = response
+        lws_callback_on_writable(connection.wsi)
+    }
+
+    /// `LWS_CALLBACK_EVENT_WAIT_CANCELLED`: also fires for lws's own reasons, so it
+    /// must be harmless when the inbox is empty.
+    func drainInbox() {
+        for (id, response) in inbox.drain() {
+            respond(id, response)
+        }
+    }
+
+    func writable(_ wsi: OpaquePointer, sessionData: UnsafeMutableRawPointer) -> Int32 {
+        guard let id = Self.id(sessionData), let connection = connections[id], let response = connection.response else {
+            return 0
+        }
+        guard connection.writeNext(response) else { return -1 }
+        guard connection.step == .done else {
+            lws_callback_on_writable(wsi)
+            return 0
+        }
+        connections[id] = nil
+        // Keep-alive: the next request on this connection gets a new ID.
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+    }
+
+    func closed(sessionData: UnsafeMutableRawPointer?) {
+        guard let sessionData, let id = Self.id(sessionData) else { return }
+        connections[id] = nil
+        sessionData.storeBytes(of: 0, as: Int.self)
+    }
+
+    private static func id(_ sessionData: UnsafeMutableRawPointer) -> Int? {
+        let id = sessionData.load(as: Int.self)
+        return id == 0 ? nil : id
+    }
+}
+
+/// The one C callback for every connection: finds the ``ServiceLoop`` through the
+/// context's user pointer and hands the event over.
+func gatewayCallback(
+    _ wsi: OpaquePointer?,
+    _ reason: lws_callback_reasons,
+    _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?,
+    _ length: Int
+) -> Int32 {
+    guard let wsi, let raw = lws_context_user(lws_get_context(wsi)) else {
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+    let loop = Unmanaged<ServiceLoop>.fromOpaque(raw).takeUnretainedValue()
+    switch reason {
+    case LWS_CALLBACK_HTTP:
+        guard let user else { return -1 }
+        let path = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/"
+        return loop.beginRequest(wsi, sessionData: user, path: path)
+    case LWS_CALLBACK_HTTP_BODY:
+        guard let user else { return -1 }
+        return loop.receiveBody(sessionData: user, UnsafeRawBufferPointer(start: input, count: length))
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        guard let user else { return -1 }
+        return loop.bodyComplete(sessionData: user)
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        guard let user else { return -1 }
+        return loop.writable(wsi, sessionData: user)
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        loop.drainInbox()
+        return 0
+    case LWS_CALLBACK_CLOSED_HTTP:
+        loop.closed(sessionData: user)
+        return 0
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+}

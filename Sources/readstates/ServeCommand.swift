@@ -1,0 +1,156 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Gateway
+import Logging
+import ReadStatesModule
+import Synchronization
+
+/// `readstates serve`: the gateway with the read-state engine and its write-behind
+/// flusher in one process.
+///
+/// On SIGTERM or SIGINT it stops serving (the port closes), writes every dirty read
+/// state to the store and exits 0. After `kill -9`, changes younger than the flush
+/// delay are lost.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway: HTTP API and read-state engine, persisted write-behind.",
+        discussion: """
+            Exit status: 0 after a clean shutdown (SIGTERM/SIGINT, every dirty read state \
+            written); 1 when the store could not take the final writes; 64 for bad options.
+            """
+    )
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one and prints it).")
+    var port: Int32 = 8080
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "Read states the cache holds.")
+    var cacheCapacity = 8_000_000
+
+    @Option(help: "Longest time a change waits in memory before it is written, e.g. 30s, 500ms is not allowed (whole seconds).")
+    var flushDelay = "30s"
+
+    @Option(help: "File holding the token-signing secret (default: DATA_DIR/secret, created on first start).")
+    var secretFile: String?
+
+    @Option(help: "TLS certificate (PEM); with --tls-key the port serves https and wss.")
+    var tlsCert: String?
+
+    @Option(help: "TLS private key (PEM).")
+    var tlsKey: String?
+
+    var dataDirectory: URL { URL(fileURLWithPath: storeOptions.dataDir ?? "./data") }
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        guard cacheCapacity > 0 else { throw ValidationError("--cache-capacity must be positive") }
+        _ = try flushDelaySeconds()
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    /// `30`, `30s`, `2m`.
+    func flushDelaySeconds() throws -> UInt32 {
+        let text = flushDelay.trimmingCharacters(in: .whitespaces)
+        let (digits, scale): (Substring, UInt32) =
+            text.hasSuffix("m") ? (text.dropLast(), 60) : text.hasSuffix("s") ? (text.dropLast(), 1) : (Substring(text), 1)
+        guard let value = UInt32(digits), value <= 86_400 / scale else {
+            throw ValidationError("--flush-delay takes whole seconds such as 30s or 2m (at most a day)")
+        }
+        return value * scale
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "readstates")
+        logger.logLevel = .info
+        let secretURL = secretFile.map { URL(fileURLWithPath: $0) } ?? dataDirectory.appendingPathComponent(ServerSecret.fileName)
+        let tokens = TokenAuthority(secret: try ServerSecret.load(from: secretURL, createIfMissing: secretFile == nil))
+        let opened = try await storeOptions.open(storeOptions.store ?? .sqlite, defaultDirectory: dataDirectory, logger: logger)
+        let writeBehind = WriteBehind(store: opened.store, delay: try flushDelaySeconds(), logger: logger)
+        let engine = ReadStates(configuration: .init(capacity: cacheCapacity), persistence: writeBehind)
+        let shared = SharedFlag()
+        var serverConfiguration = GatewayServer.Configuration(host: host, port: port)
+        serverConfiguration.tlsCertificatePath = tlsCert
+        serverConfiguration.tlsPrivateKeyPath = tlsKey
+        let server = try GatewayServer(
+            configuration: serverConfiguration,
+            rest: RESTAPI(engine: engine, tokens: tokens, serving: { shared.value })
+        )
+        let flusher = Task.detached { try await writeBehind.run(engine: engine) }
+        shared.value = true
+        let scheme = tlsCert == nil ? "http" : "https"
+        logger.info(
+            "serving",
+            metadata: ["url": "\(scheme)://\(host):\(server.port)", "store": "\(opened.name)", "data_dir": "\(dataDirectory.path)"]
+        )
+
+        let signal = await ShutdownSignal.wait()
+        logger.info("shutting down: no new requests; writing dirty read states", metadata: ["signal": "\(signal)"])
+        shared.value = false
+        server.stop()
+        flusher.cancel()
+        do {
+            try await flusher.value
+        } catch {
+            logger.error(
+                "the final write failed: these read states are lost",
+                metadata: ["error": "\(error)", "pending": "\(writeBehind.pendingCount)"]
+            )
+            await opened.close()
+            throw ExitCode(1)
+        }
+        let statistics = writeBehind.statistics
+        logger.info("stopped", metadata: ["rows_written": "\(statistics.rowsWritten)", "pending": "\(statistics.pendingStates)"])
+        await opened.close()
+    }
+}
+
+/// A Bool that the HTTP routes read and `run` sets (an `Atomic` cannot be captured).
+private final class SharedFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var value: Bool {
+        get { flag.load(ordering: .acquiring) }
+        set { flag.store(newValue, ordering: .releasing) }
+    }
+}
+
+/// SIGTERM and SIGINT, delivered as an await instead of killing the process.
+enum ShutdownSignal {
+    /// Resumes its continuation once, whichever signal comes first.
+    private final class Once: Sendable {
+        private let continuation: Mutex<CheckedContinuation<String, Never>?>
+        init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = Mutex(continuation) }
+        func resume(_ name: String) {
+            continuation.withLock { pending in
+                pending?.resume(returning: name)
+                pending = nil
+            }
+        }
+    }
+
+    private struct SourceBox: @unchecked Sendable {
+        // @unchecked: a DispatchSource is thread-safe; it is only kept alive here.
+        let source: any DispatchSourceSignal
+    }
+
+    /// The sources live as long as the process: a second signal is ignored.
+    private static let sources = Mutex<[SourceBox]>([])
+
+    static func wait() async -> String {
+        await withCheckedContinuation { continuation in
+            let once = Once(continuation)
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { once.resume(name) }
+                source.resume()
+                sources.withLock { $0.append(SourceBox(source: source)) }
+            }
+        }
+    }
+}

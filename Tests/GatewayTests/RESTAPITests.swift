@@ -1,0 +1,104 @@
+import Foundation
+import Gateway
+import ReadStatesModule
+import Snowflake
+import Synchronization
+import Testing
+
+func id(_ value: UInt64) -> Snowflake {
+    Snowflake(rawValue: value << 22)
+}
+
+/// The HTTP routes, called directly: no sockets.
+@Suite struct RESTAPITests {
+    let tokens = TokenAuthority(secret: Data(repeating: 1, count: 32))
+    let engine = ReadStates(configuration: .init(capacity: 1000, shards: 2), persistence: InMemoryReadStatesPersistence())
+
+    func api(serving: Bool = true) -> RESTAPI {
+        RESTAPI(engine: engine, tokens: tokens, serving: { serving })
+    }
+
+    func call(_ method: String, _ path: String, user: UInt64? = 1, body: String = "") async -> (Int, [String: Any]) {
+        let request = HTTPRequest(
+            method: method,
+            path: path,
+            authorization: user.map { tokens.mint(user: id($0)) },
+            body: Array(body.utf8)
+        )
+        let response = await api().respond(to: request)
+        #expect(response.contentType == "application/json")
+        let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+        return (response.status, json)
+    }
+
+    @Test func healthIsUnavailableUntilServing() async throws {
+        let starting = await api(serving: false).respond(to: HTTPRequest(method: "GET", path: "/health"))
+        #expect(starting.status == 503)
+        let (status, body) = await call("GET", "/health", user: nil)
+        #expect(status == 200)
+        #expect(body["status"] as? String == "ok")
+    }
+
+    @Test func anAckIsAppliedAndAnOlderOneChangesNothing() async throws {
+        let path = "/api/channels/\(id(10).rawValue)/messages/\(id(9).rawValue)/ack"
+        let (status, ack) = await call("POST", path)
+        #expect(status == 200)
+        #expect(ack["channel_id"] as? String == "\(id(10).rawValue)")
+        #expect(ack["message_id"] as? String == "\(id(9).rawValue)")
+        #expect(ack["changed"] as? Bool == true)
+        let (_, older) = await call("POST", "/api/channels/\(id(10).rawValue)/messages/\(id(4).rawValue)/ack")
+        #expect(older["changed"] as? Bool == false)
+        #expect(older["message_id"] as? String == "\(id(9).rawValue)")
+        // A manual ack moves it back and sets the count.
+        let (_, manual) = await call(
+            "POST", "/api/channels/\(id(10).rawValue)/messages/\(id(4).rawValue)/ack", body: #"{"manual": true, "mention_count": 3}"#
+        )
+        #expect(manual["message_id"] as? String == "\(id(4).rawValue)")
+        #expect(manual["mention_count"] as? Int == 3)
+        #expect(manual["manual"] as? Bool == true)
+
+        let (_, list) = await call("GET", "/api/users/@me/read-states")
+        let entries = try #require(list["entries"] as? [[String: Any]])
+        #expect(entries.count == 1)
+        #expect(entries.first?["id"] as? String == "\(id(10).rawValue)")
+        #expect(entries.first?["last_message_id"] as? String == "\(id(4).rawValue)")
+        #expect(entries.first?["mention_count"] as? Int == 3)
+        #expect(list["partial"] as? Bool == false)
+    }
+
+    @Test func eachUserSeesOnlyTheirOwnReadStates() async throws {
+        _ = await call("POST", "/api/channels/\(id(10).rawValue)/messages/\(id(9).rawValue)/ack", user: 1)
+        let (_, other) = await call("GET", "/api/users/@me/read-states", user: 2)
+        #expect((other["entries"] as? [Any])?.isEmpty == true)
+        #expect(try await engine.readStates(of: id(2)).isEmpty)
+        #expect(try await engine.readStates(of: id(1)).count == 1)
+    }
+
+    @Test(arguments: [
+        ("POST", "/api/channels/abc/messages/1/ack", "", 400),
+        ("POST", "/api/channels/1/messages/-1/ack", "", 400),
+        ("POST", "/api/channels/1/messages/99999999999999999999/ack", "", 400),
+        ("POST", "/api/channels/1/messages/2/ack", "{not json", 400),
+        ("POST", "/api/channels/1/messages/2/ack", #"{"mention_count": 70000}"#, 400),
+        ("POST", "/api/channels/1/messages/2/ack", #"{"manual": "yes"}"#, 400),
+        ("GET", "/api/channels/1/messages/2/ack", "", 404),
+        ("GET", "/nowhere", "", 404),
+        ("DELETE", "/health", "", 405),
+    ])
+    func badRequestsGetAClearStatusAndChangeNothing(method: String, path: String, body: String, expected: Int) async {
+        let (status, error) = await call(method, path, body: body)
+        #expect(status == expected)
+        #expect(error["code"] as? Int == expected)
+        #expect(!(error["message"] as? String ?? "").isEmpty)
+        #expect(engine.statistics.readStates == 0)
+    }
+
+    @Test func theAPIWantsAValidToken() async {
+        let missing = await api().respond(to: HTTPRequest(method: "GET", path: "/api/users/@me/read-states"))
+        #expect(missing.status == 401)
+        let forged = await api().respond(
+            to: HTTPRequest(method: "GET", path: "/api/users/@me/read-states", authorization: "MQ.MQ.AAAA")
+        )
+        #expect(forged.status == 401)
+    }
+}

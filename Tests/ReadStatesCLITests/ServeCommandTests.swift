@@ -1,0 +1,116 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `readstates serve` as a process: start, use over HTTP, signal, start again.
+struct ServeProcess {
+    let process: Subprocess
+    let port: Int32
+    let log: URL
+
+    /// Starts `serve --port 0` and waits for its "serving" log line (which names the port).
+    static func start(_ arguments: [String]) throws -> ServeProcess {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID()).log")
+        let process = try Subprocess.spawn(CommandRun.executable.path, ["serve", "--port", "0"] + arguments, stderr: log)
+        for _ in 0..<400 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"url=http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
+                let port = Int32(text[range].split(separator: ":").last ?? "")
+            {
+                return ServeProcess(process: process, port: port, log: log)
+            }
+            usleep(50_000)
+        }
+        process.send(SIGKILL)
+        _ = process.wait()
+        throw TestServerError("serve did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+
+    /// Sends `signal` and waits for the exit status.
+    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+        process.send(signal)
+        return process.wait()
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+}
+
+@Suite(.serialized) struct ServeCommandTests {
+    let channel = "175928847299117063"
+    let message = "175928847299117099"
+
+    func token(_ dataDirectory: URL) throws -> String {
+        let run = try CommandRun.readstates("token", "--user", "80351110224678912", "--data-dir", dataDirectory.path)
+        #expect(run.status == 0)
+        return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func restartKeepsState(_ storeArguments: [String], dataDirectory: URL) throws {
+        let auth = ["Authorization": try token(dataDirectory)]
+        let arguments = ["--data-dir", dataDirectory.path, "--flush-delay", "30s"] + storeArguments
+
+        let first = try ServeProcess.start(arguments)
+        #expect(try RawHTTP.request(port: first.port, "GET", "/health").status == 200)
+        let ack = try RawHTTP.request(
+            port: first.port, "POST", "/api/channels/\(channel)/messages/\(message)/ack",
+            headers: auth, body: #"{"manual": true, "mention_count": 4}"#
+        )
+        #expect(ack.status == 200)
+        // Well within the 30 s flush delay: only the shutdown flush can have written it.
+        #expect(first.stop(SIGTERM) == 0)
+        #expect(first.output.contains("stopped"))
+
+        let second = try ServeProcess.start(arguments)
+        let list = try RawHTTP.request(port: second.port, "GET", "/api/users/@me/read-states", headers: auth)
+        #expect(list.status == 200)
+        let entries = list.json?["entries"] as? [[String: Any]] ?? []
+        #expect(entries.count == 1)
+        #expect(entries.first?["id"] as? String == channel)
+        #expect(entries.first?["last_message_id"] as? String == message)
+        #expect(entries.first?["mention_count"] as? Int == 4)
+        #expect(second.stop(SIGINT) == 0)
+    }
+
+    @Test func sqliteStateSurvivesSIGTERMAndARestart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try restartKeepsState([], dataDirectory: directory)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("read_states.sqlite").path))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("secret").path))
+    }
+
+    @Test func postgresStateSurvivesSIGTERMAndARestart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = try PostgresTestServer.shared().makeDatabase()
+        try restartKeepsState(["--store", "postgres", "--postgres-url", url], dataDirectory: directory)
+    }
+
+    @Test(arguments: [
+        ["--store", "postgres"], ["--flush-delay", "soon"], ["--port", "70000"], ["--cache-capacity", "0"],
+        ["--tls-cert", "/nonexistent"], ["--store", "postgres", "--postgres-url", "mysql://x"],
+    ])
+    func badOptionsExitWithAMessage(arguments: [String]) throws {
+        let run = try CommandRun.readstates(arguments: ["serve"] + arguments)
+        #expect(run.status == 64)
+        #expect(run.standardError.contains("Error"))
+    }
+
+    @Test func aPortInUseIsAClearErrorNotACrash() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try ServeProcess.start(["--data-dir", directory.path])
+        let second = try CommandRun.readstates(
+            "serve", "--port", String(first.port), "--data-dir", directory.appendingPathComponent("b").path
+        )
+        #expect(second.status == 1)
+        #expect(second.standardError.contains("could not listen"))
+        #expect(first.stop() == 0)
+    }
+
+    @Test func tokenRefusesABadUserID() throws {
+        let run = try CommandRun.readstates("token", "--user", "nope", "--data-dir", "/tmp/readstates-unused")
+        #expect(run.status == 2)
+        #expect(run.standardError.contains("--user"))
+    }
+}
