@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(pkg-config libwebsockets-dev libssl-dev libcap-dev libsqlite3-dev)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(postgresql)
+    packages+=(postgresql python3-pip)
 fi
 
 missing=()
@@ -15,10 +15,17 @@ for package in "${packages[@]}"; do
         missing+=("$package")
     fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "installing: ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The third-party WebSocket client the gateway tests run (from PyPI).
+if [ "${1:-}" = "--test" ] && ! python3 -c "import websockets" 2>/dev/null; then
+    echo "installing: websockets (PyPI)" >&2
+    python3 -m pip install --quiet websockets 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages websockets
+fi

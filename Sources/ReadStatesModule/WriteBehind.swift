@@ -58,7 +58,7 @@ public final class WriteBehind: ReadStatesPersistence {
         delay: UInt32 = 30,
         batchSize: Int = 1000,
         maximumPending: Int = 1_000_000,
-        usersPerSlice: Int = 4096,
+        usersPerSlice: Int = 256,
         logger: Logger = Logger(label: "readstates.write-behind")
     ) {
         precondition(batchSize > 0, "batch size must be positive")
@@ -68,6 +68,9 @@ public final class WriteBehind: ReadStatesPersistence {
         self.batchSize = batchSize
         self.maximumPending = maximumPending
         self.usersPerSlice = usersPerSlice
+        // Reserved up front: a dictionary of a million users rehashing under the lock
+        // would stall every eviction behind it.
+        pending.withLock { $0.states.reserveCapacity(min(maximumPending, 1 << 20)) }
         self.logger = logger
     }
 
@@ -97,12 +100,21 @@ public final class WriteBehind: ReadStatesPersistence {
 
     /// Keeps states until the store confirms them; a newer version replaces an older one.
     private func hold(_ states: [UserReadState]) {
-        pending.withLock { pending in
-            for item in states where pending.states.keepNewer(item.state, of: item.userID) {
-                pending.count += 1
+        // In chunks: `evicted` runs on the engine's callers and takes this lock too.
+        var start = 0
+        while start < states.count {
+            let end = min(start + Self.statesPerLockHold, states.count)
+            pending.withLock { pending in
+                for item in states[start..<end] where pending.states.keepNewer(item.state, of: item.userID) {
+                    pending.count += 1
+                }
             }
+            start = end
         }
     }
+
+    /// Most states copied in or out of `pending` under one hold of its lock.
+    private static let statesPerLockHold = 1000
 
     /// One round: takes from `engine` the dirty states at least `delay` seconds old (all
     /// of them when `everything`, for shutdown), then writes everything pending in
@@ -133,14 +145,26 @@ public final class WriteBehind: ReadStatesPersistence {
         return try await writePending()
     }
 
+    /// Writes what is pending, a batch at a time; each batch is copied out under one
+    /// short hold of the lock (never the whole map at once). A state that got a newer
+    /// version while its batch was written stays and goes in a later batch; the round
+    /// ends after as many rows as were pending when it began.
     private func writePending() async throws -> Int {
-        let snapshot: [UserReadState] = pending.withLock { pending in
-            pending.states.flatMap { user, channels in channels.values.map { UserReadState(userID: user, state: $0) } }
-        }
+        let budget = pendingCount
         var written = 0
-        var start = 0
-        while start < snapshot.count {
-            let batch = Array(snapshot[start..<min(start + batchSize, snapshot.count)])
+        while written < budget {
+            let batch: [UserReadState] = pending.withLock { pending in
+                var batch: [UserReadState] = []
+                batch.reserveCapacity(min(batchSize, pending.count))
+                for (user, channels) in pending.states {
+                    for state in channels.values {
+                        batch.append(UserReadState(userID: user, state: state))
+                        if batch.count == batchSize { return batch }
+                    }
+                }
+                return batch
+            }
+            if batch.isEmpty { break }
             do {
                 try await store.write(batch)
             } catch {
@@ -153,7 +177,6 @@ public final class WriteBehind: ReadStatesPersistence {
                 $0.batchesWritten += 1
                 $0.rowsWritten += batch.count
             }
-            start += batchSize
         }
         return written
     }

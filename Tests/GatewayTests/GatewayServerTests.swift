@@ -39,81 +39,77 @@ final class SlowUserPersistence: ReadStatesPersistence {
     }
 }
 
-/// The HTTP API through libwebsockets on a real port.
+/// The HTTP API through libwebsockets on a real port. Client calls block, so they
+/// run through `blocking` (a thread of their own), never in the task pool the server
+/// answers from.
 @Suite(.serialized) struct GatewayServerTests {
     let tokens = TokenAuthority(secret: Data(repeating: 2, count: 32))
 
-    @Test func servesHealthAndAcksOverHTTP() throws {
-        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
+    func http(
+        _ port: Int32, _ method: String, _ path: String, headers: [String: String] = [:], body: String = ""
+    ) async throws -> RawHTTP.Response {
+        try await blocking { try RawHTTP.request(port: port, method, path, headers: headers, body: body) }
+    }
+
+    func startServer(_ persistence: any ReadStatesPersistence = InMemoryReadStatesPersistence()) throws -> (GatewayServer, ReadStates) {
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: persistence)
         let server = try GatewayServer(
             configuration: .init(port: 0),
             rest: RESTAPI(engine: engine, tokens: tokens, serving: { true })
         )
+        return (server, engine)
+    }
+
+    @Test func servesHealthAndAcksOverHTTP() async throws {
+        let (server, engine) = try startServer()
         defer { server.stop() }
-        let health = try RawHTTP.request(port: server.port, "GET", "/health")
+        let port = server.port
+        let health = try await http(port, "GET", "/health")
         #expect(health.status == 200)
         #expect(health.json?["status"] as? String == "ok")
 
         let auth = ["Authorization": tokens.mint(user: id(1))]
-        let ack = try RawHTTP.request(
-            port: server.port, "POST", "/api/channels/\(id(10).rawValue)/messages/\(id(5).rawValue)/ack",
+        let ack = try await http(
+            port, "POST", "/api/channels/\(id(10).rawValue)/messages/\(id(5).rawValue)/ack",
             headers: auth, body: #"{"manual": true, "mention_count": 2}"#
         )
         #expect(ack.status == 200)
         #expect(ack.json?["mention_count"] as? Int == 2)
         #expect(engine.readStatesIfCached(of: id(1))?.first?.lastMessageID == id(5))
 
-        let bad = try RawHTTP.request(port: server.port, "POST", "/api/channels/x/messages/1/ack", headers: auth)
-        #expect(bad.status == 400)
-        let unauthorized = try RawHTTP.request(port: server.port, "GET", "/api/users/@me/read-states")
-        #expect(unauthorized.status == 401)
-        let tooLarge = try RawHTTP.request(
-            port: server.port, "POST", "/api/channels/1/messages/1/ack", headers: auth,
-            body: String(repeating: " ", count: 10_000)
+        #expect(try await http(port, "POST", "/api/channels/x/messages/1/ack", headers: auth).status == 400)
+        #expect(try await http(port, "GET", "/api/users/@me/read-states").status == 401)
+        let tooLarge = try await http(
+            port, "POST", "/api/channels/1/messages/1/ack", headers: auth, body: String(repeating: " ", count: 10_000)
         )
         #expect(tooLarge.status == 413)
         // The server still serves after bad requests.
-        #expect(try RawHTTP.request(port: server.port, "GET", "/health").status == 200)
+        #expect(try await http(port, "GET", "/health").status == 200)
     }
 
-    /// The blocking HTTP calls run on threads of their own: blocking the few threads of
-    /// Swift's task pool would starve the server's own request tasks.
-    @Test func aRequestWaitingForALoadDoesNotHoldUpOthers() throws {
+    @Test func aRequestWaitingForALoadDoesNotHoldUpOthers() async throws {
         let persistence = SlowUserPersistence(slowUser: id(1))
-        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: persistence)
-        let server = try GatewayServer(
-            configuration: .init(port: 0),
-            rest: RESTAPI(engine: engine, tokens: tokens, serving: { true })
-        )
+        let (server, _) = try startServer(persistence)
         defer { server.stop() }
         let port = server.port
         let slowToken = tokens.mint(user: id(1))
-        let slowStatus = Mutex<Int?>(nil)
-        let slowDone = DispatchSemaphore(value: 0)
-        Thread {
-            let response = try? RawHTTP.request(port: port, "GET", "/api/users/@me/read-states", headers: ["Authorization": slowToken])
-            slowStatus.withLock { $0 = response?.status }
-            slowDone.signal()
-        }.start()
+        let slow = Task { try await http(port, "GET", "/api/users/@me/read-states", headers: ["Authorization": slowToken]) }
         // While user 1's load waits, user 2 is answered.
-        let fast = try RawHTTP.request(
-            port: port, "POST", "/api/channels/\(id(10).rawValue)/messages/\(id(5).rawValue)/ack",
+        let fast = try await http(
+            port, "POST", "/api/channels/\(id(10).rawValue)/messages/\(id(5).rawValue)/ack",
             headers: ["Authorization": tokens.mint(user: id(2))]
         )
         #expect(fast.status == 200)
-        #expect(slowStatus.withLock { $0 } == nil)
         persistence.open()
-        slowDone.wait()
-        #expect(slowStatus.withLock { $0 } == 200)
+        #expect(try await slow.value.status == 200)
     }
 
-    @Test func stopClosesThePort() throws {
-        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
-        let server = try GatewayServer(configuration: .init(port: 0), rest: RESTAPI(engine: engine, tokens: tokens, serving: { true }))
+    @Test func stopClosesThePort() async throws {
+        let (server, _) = try startServer()
         let port = server.port
-        #expect(try RawHTTP.request(port: port, "GET", "/health").status == 200)
+        #expect(try await http(port, "GET", "/health").status == 200)
         server.stop()
         server.stop()
-        #expect(throws: (any Error).self) { try RawHTTP.request(port: port, "GET", "/health") }
+        await #expect(throws: (any Error).self) { try await http(port, "GET", "/health") }
     }
 }

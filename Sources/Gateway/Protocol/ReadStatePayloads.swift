@@ -43,3 +43,34 @@ public struct MessageAck: Codable, Sendable, Equatable {
         changed = change.isUpdated
     }
 }
+
+/// READY's payload.
+public struct ReadyPayload: Encodable, Sendable {
+    public struct User: Encodable, Sendable {
+        public var id: Snowflake
+    }
+
+    public struct Channel: Encodable, Sendable {
+        public var id: Snowflake
+        public var name: String
+        public var lastMessageId: Snowflake?
+    }
+
+    /// Gateway version, as Discord's `v`.
+    public var v: Int
+    public var sessionId: String
+    public var resumeGatewayUrl: String
+    public var user: User
+    public var channels: [Channel]
+    public var readState: ReadStateList
+}
+
+/// REQUEST_ERROR's payload: a request that was refused, and why. `code` follows
+/// Discord's JSON error codes where one fits (10003 unknown channel, 50001 missing
+/// access); 0 for a store failure.
+public struct RequestError: Encodable, Sendable, Equatable {
+    public var op: Int
+    public var code: Int
+    public var message: String
+    public var nonce: String?
+}

@@ -1,9 +1,12 @@
 internal import CWebsockets
 public import Foundation
+import ReadStatesModule
+import Snowflake
 import Synchronization
 
 /// The network side of `readstates serve`: one libwebsockets context on a service
-/// thread of its own, serving HTTP (``RESTAPI``) on the gateway's port.
+/// thread of its own, serving the gateway WebSocket at `/gateway` and HTTP
+/// (``RESTAPI``) on the same port.
 ///
 /// ## Threading
 /// Every `lws_*` call happens on the service thread. Requests are answered off it, in
@@ -17,6 +20,7 @@ public final class GatewayServer: Sendable {
         public var port: Int32 = 8080
         public var tlsCertificatePath: String?
         public var tlsPrivateKeyPath: String?
+        public var session = SessionMachine.Configuration()
 
         public init(host: String = "127.0.0.1", port: Int32 = 8080) {
             self.host = host
@@ -46,7 +50,15 @@ public final class GatewayServer: Sendable {
         let ready = DispatchSemaphore(value: 0)
         let finished = finished
         let thread = Thread { [configuration] in
-            let loop = ServiceLoop(rest: rest, inbox: inbox)
+            let scheme = configuration.tlsCertificatePath == nil ? "ws" : "wss"
+            let sessions = GatewaySessions(
+                engine: rest.engine,
+                tokens: rest.tokens,
+                configuration: configuration.session,
+                inbox: inbox,
+                resumeURL: "\(scheme)://\(configuration.host):\(configuration.port)/gateway"
+            )
+            let loop = ServiceLoop(rest: rest, sessions: sessions, inbox: inbox)
             var context: LWSContext?
             do throws(GatewayError) {
                 context = try LWSContext(
@@ -70,7 +82,21 @@ public final class GatewayServer: Sendable {
             inbox.attach(context!)
             started.withLock { $0 = .success(()) }
             ready.signal()
-            while !inbox.isStopping, context!.service() {}
+            let ticker = DispatchSource.makeTimerSource(queue: .global())
+            ticker.schedule(deadline: .now() + 1, repeating: 1)
+            ticker.setEventHandler { inbox.post(.tick) }
+            ticker.resume()
+            // After a stop request, serve on until every session got its close frame
+            // (at most 2 s), so clients see RECONNECT and 1001.
+            var deadline: UInt64?
+            while context!.service() {
+                if inbox.isStopping {
+                    let now = Monotonic.milliseconds()
+                    if deadline == nil { deadline = now + 2000 }
+                    if sessions.isEmpty || now >= deadline! { break }
+                }
+            }
+            ticker.cancel()
             inbox.detach()
             // Destroying the context closes every connection; its callbacks still
             // reach `loop`, which lives until after this.
@@ -90,13 +116,29 @@ public final class GatewayServer: Sendable {
         guard inbox.requestStop() else { return }
         finished.wait()
     }
+
+    /// Whether ``stop()`` was called.
+    public var isStopping: Bool { inbox.isStopping }
+}
+
+/// Work other threads hand to the service thread.
+enum ServiceEvent: Sendable {
+    case httpResponse(connection: Int, HTTPResponse)
+    case readyLoaded(connection: Int, user: Snowflake, states: [ReadState])
+    case readyFailed(connection: Int)
+    case acked(user: Snowflake, changes: [ReadStateChange], manual: Bool)
+    case requestFailed(connection: Int, RequestError)
+    /// Once a second, from a timer: heartbeat deadlines.
+    case tick
+    /// `stop()`: RECONNECT and close every session, then end the loop.
+    case goAway
 }
 
 /// What other threads hand to the service thread, and the one lws call they may make
 /// (`lws_cancel_service`, through the attached context).
 final class ServiceInbox: Sendable {
     private struct State {
-        var responses: [(connection: Int, response: HTTPResponse)] = []
+        var events: [ServiceEvent] = []
         var context: LWSContextHandle?
         var stopping = false
     }
@@ -115,28 +157,26 @@ final class ServiceInbox: Sendable {
 
     /// - Returns: false when a stop was already requested.
     func requestStop() -> Bool {
-        let context: LWSContextHandle? = state.withLock { state in
-            guard !state.stopping else { return nil }
-            state.stopping = true
-            return state.context ?? LWSContextHandle(nil)
+        let first = state.withLock { state in
+            defer { state.stopping = true }
+            return !state.stopping
         }
-        guard let context else { return false }
-        context.cancelService()
-        return true
+        if first { post(.goAway) }
+        return first
     }
 
-    func post(connection: Int, response: HTTPResponse) {
+    func post(_ event: ServiceEvent) {
         let context = state.withLock { state in
-            state.responses.append((connection, response))
+            state.events.append(event)
             return state.context
         }
         context?.cancelService()
     }
 
-    func drain() -> [(connection: Int, response: HTTPResponse)] {
+    func drain() -> [ServiceEvent] {
         state.withLock { state in
-            defer { state.responses.removeAll(keepingCapacity: true) }
-            return state.responses
+            defer { state.events.removeAll(keepingCapacity: true) }
+            return state.events
         }
     }
 }

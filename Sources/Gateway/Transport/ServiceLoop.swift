@@ -1,24 +1,61 @@
 internal import CWebsockets
 import Foundation
 
-/// The service thread's state: open HTTP connections by ID. Touched only from lws
+/// The service thread's state: open HTTP connections by ID, and the gateway sessions. Touched only from lws
 /// callbacks, which all run on that thread, so it needs no lock.
 final class ServiceLoop {
     let rest: RESTAPI
+    let sessions: GatewaySessions
     let inbox: ServiceInbox
     private var connections: [Int: HTTPConnection] = [:]
     private var nextID = 1
 
-    init(rest: RESTAPI, inbox: ServiceInbox) {
+    init(rest: RESTAPI, sessions: GatewaySessions, inbox: ServiceInbox) {
         self.rest = rest
+        self.sessions = sessions
         self.inbox = inbox
     }
 
-    /// A request's headers have arrived (`LWS_CALLBACK_HTTP`).
-    func beginRequest(_ wsi: OpaquePointer, sessionData: UnsafeMutableRawPointer, path: String) -> Int32 {
+    /// A fresh connection ID, stored in lws's per-connection memory.
+    private func assignID(_ sessionData: UnsafeMutableRawPointer) -> Int {
         let id = nextID
         nextID += 1
         sessionData.storeBytes(of: id, as: Int.self)
+        return id
+    }
+
+    // MARK: WebSocket
+
+    /// Only `/gateway` upgrades to a WebSocket.
+    func acceptsUpgrade(_ wsi: OpaquePointer) -> Bool {
+        HTTPConnection.header(wsi, WSI_TOKEN_GET_URI).map { $0 == "/gateway" || $0.hasPrefix("/gateway?") } ?? false
+    }
+
+    func established(_ wsi: OpaquePointer, sessionData: UnsafeMutableRawPointer) {
+        sessions.established(assignID(sessionData), wsi: wsi)
+    }
+
+    func received(sessionData: UnsafeMutableRawPointer, _ chunk: UnsafeRawBufferPointer) {
+        guard let id = Self.id(sessionData) else { return }
+        sessions.receive(id, chunk)
+    }
+
+    func socketWritable(sessionData: UnsafeMutableRawPointer) -> Int32 {
+        guard let id = Self.id(sessionData) else { return 0 }
+        return sessions.writable(id)
+    }
+
+    func socketClosed(sessionData: UnsafeMutableRawPointer?) {
+        guard let sessionData, let id = Self.id(sessionData) else { return }
+        sessions.closed(id)
+        sessionData.storeBytes(of: 0, as: Int.self)
+    }
+
+    // MARK: HTTP
+
+    /// A request's headers have arrived (`LWS_CALLBACK_HTTP`).
+    func beginRequest(_ wsi: OpaquePointer, sessionData: UnsafeMutableRawPointer, path: String) -> Int32 {
+        let id = assignID(sessionData)
         let method = HTTPConnection.method(of: wsi)
         let connection = HTTPConnection(
             wsi: wsi,
@@ -59,7 +96,7 @@ final class ServiceLoop {
         guard let request = connections[id]?.request else { return }
         let rest = rest, inbox = inbox
         Task {
-            inbox.post(connection: id, response: await rest.respond(to: request))
+            inbox.post(.httpResponse(connection: id, await rest.respond(to: request)))
         }
     }
 
@@ -72,8 +109,16 @@ final class ServiceLoop {
     /// `LWS_CALLBACK_EVENT_WAIT_CANCELLED`: also fires for lws's own reasons, so it
     /// must be harmless when the inbox is empty.
     func drainInbox() {
-        for (id, response) in inbox.drain() {
-            respond(id, response)
+        for event in inbox.drain() {
+            switch event {
+            case .httpResponse(let id, let response): respond(id, response)
+            case .readyLoaded(let id, let user, let states): sessions.sendReady(user: user, states: states, connection: id)
+            case .readyFailed(let id): sessions.readyFailed(connection: id)
+            case .acked(let user, let changes, let manual): sessions.publish(changes, of: user, manual: manual)
+            case .requestFailed(let id, let error): sessions.requestFailed(connection: id, error)
+            case .tick: sessions.tick()
+            case .goAway: sessions.goAway()
+            }
         }
     }
 
@@ -135,6 +180,22 @@ func gatewayCallback(
         return 0
     case LWS_CALLBACK_CLOSED_HTTP:
         loop.closed(sessionData: user)
+        return 0
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return loop.acceptsUpgrade(wsi) ? 0 : -1
+    case LWS_CALLBACK_ESTABLISHED:
+        guard let user else { return -1 }
+        loop.established(wsi, sessionData: user)
+        return 0
+    case LWS_CALLBACK_RECEIVE:
+        guard let user else { return -1 }
+        loop.received(sessionData: user, UnsafeRawBufferPointer(start: input, count: length))
+        return 0
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        guard let user else { return -1 }
+        return loop.socketWritable(sessionData: user)
+    case LWS_CALLBACK_CLOSED:
+        loop.socketClosed(sessionData: user)
         return 0
     default:
         return lws_callback_http_dummy(wsi, reason, user, input, length)

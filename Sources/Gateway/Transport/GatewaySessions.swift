@@ -1,0 +1,242 @@
+internal import CWebsockets
+import Foundation
+import ReadStatesModule
+import Snowflake
+
+/// Every gateway WebSocket of the server, on the service thread: performs what each
+/// ``SessionMachine`` asks for, applies acks inline, and fans MESSAGE_ACK out to all
+/// of a user's sessions.
+///
+/// Engine calls are made inline (`…IfCached`, which never suspend); only when the
+/// user is not cached does a task load them, and the result comes back through the
+/// inbox. Nothing here blocks the service thread.
+final class GatewaySessions {
+    private let engine: ReadStates
+    private let tokens: TokenAuthority
+    private let configuration: SessionMachine.Configuration
+    private let inbox: ServiceInbox
+    private let resumeURL: String
+    private var connections: [Int: WebSocketConnection] = [:]
+    private var sessionsByUser: [Snowflake: [Int]] = [:]
+
+    init(engine: ReadStates, tokens: TokenAuthority, configuration: SessionMachine.Configuration, inbox: ServiceInbox, resumeURL: String) {
+        self.engine = engine
+        self.tokens = tokens
+        self.configuration = configuration
+        self.inbox = inbox
+        self.resumeURL = resumeURL
+    }
+
+    var isEmpty: Bool { connections.isEmpty }
+
+    func established(_ id: Int, wsi: OpaquePointer) {
+        let machine = SessionMachine(configuration: configuration, tokens: tokens, now: Monotonic.milliseconds())
+        let connection = WebSocketConnection(wsi: wsi, machine: machine)
+        connections[id] = connection
+        _ = connection.enqueue(machine.hello)
+    }
+
+    func receive(_ id: Int, _ chunk: UnsafeRawBufferPointer) {
+        guard let connection = connections[id] else { return }
+        let frame: [UInt8]
+        do {
+            guard let complete = try connection.receive(chunk) else { return }
+            frame = complete
+        } catch {
+            perform(connection.machine.close(.decodeError), on: id)
+            return
+        }
+        perform(connection.machine.receive(frame, now: Monotonic.milliseconds()), on: id)
+    }
+
+    func writable(_ id: Int) -> Int32 {
+        connections[id]?.writeNext() ?? 0
+    }
+
+    func closed(_ id: Int) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        if let user = connection.machine.user {
+            sessionsByUser[user]?.removeAll { $0 == id }
+            if sessionsByUser[user]?.isEmpty == true { sessionsByUser[user] = nil }
+        }
+    }
+
+    /// Once a second: heartbeat deadlines.
+    func tick() {
+        let now = Monotonic.milliseconds()
+        for (id, connection) in connections {
+            perform(connection.machine.tick(now: now), on: id)
+        }
+    }
+
+    /// Graceful shutdown: RECONNECT, then close 1001, to every session.
+    func goAway() {
+        for connection in connections.values {
+            _ = connection.enqueue(ServerFrame.reconnect())
+            _ = connection.machine.close(.goingAway)
+            connection.close(.goingAway)
+        }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [SessionMachine.Action], on id: Int) {
+        guard let connection = connections[id] else { return }
+        for action in actions {
+            switch action {
+            case .send(let frame):
+                send(frame, to: connection)
+            case .close(let code):
+                connection.close(code)
+            case .identify(let user):
+                identify(user, connection: id)
+            case .resume:
+                // Sessions are not kept for resuming yet: every session is unknown.
+                send(ServerFrame.invalidSession(resumable: false), to: connection)
+                connection.close(.invalidSequence)
+            case .request(let user, let payload):
+                request(payload, from: user, connection: id)
+            }
+        }
+    }
+
+    private func send(_ frame: [UInt8], to connection: WebSocketConnection) {
+        if !connection.enqueue(frame) { connection.close(.unknownError) }
+    }
+
+    private func dispatch(_ type: String, _ data: some Encodable, to connection: WebSocketConnection) {
+        if !connection.enqueueDispatch(type, data) { connection.close(.unknownError) }
+    }
+
+    private func identify(_ user: Snowflake, connection id: Int) {
+        if let states = engine.readStatesIfCached(of: user) {
+            sendReady(user: user, states: states, connection: id)
+            return
+        }
+        let engine = engine, inbox = inbox
+        Task {
+            do {
+                inbox.post(.readyLoaded(connection: id, user: user, states: try await engine.readStates(of: user)))
+            } catch {
+                inbox.post(.readyFailed(connection: id))
+            }
+        }
+    }
+
+    func sendReady(user: Snowflake, states: [ReadState], connection id: Int) {
+        guard let connection = connections[id], connection.machine.phase == .identifying(user: user) else { return }
+        connection.sessionID = Self.newSessionID()
+        dispatch(
+            "READY",
+            ReadyPayload(
+                v: 10,
+                sessionId: connection.sessionID,
+                resumeGatewayUrl: resumeURL,
+                user: .init(id: user),
+                channels: [],
+                readState: ReadStateList(states)
+            ),
+            to: connection
+        )
+        connection.machine.ready()
+        sessionsByUser[user, default: []].append(id)
+    }
+
+    /// READY could not be built (the store is unreachable): the client may retry.
+    func readyFailed(connection id: Int) {
+        guard let connection = connections[id] else { return }
+        _ = connection.machine.close(.unknownError)
+        connection.close(.unknownError)
+    }
+
+    private func request(_ payload: ClientPayload, from user: Snowflake, connection id: Int) {
+        switch payload {
+        case .ack(let channel, let message, let manual, let count):
+            ack([(channel, message)], manual: manual, mentionCount: count, user: user, connection: id, op: .ack)
+        case .bulkAck(let items):
+            ack(items.map { ($0.channelId, $0.messageId) }, manual: false, mentionCount: 0, user: user, connection: id, op: .bulkAck)
+        case .sendMessage(let channel, _, let nonce):
+            // No channel exists yet (channels and membership come with SEND_MESSAGE).
+            requestFailed(
+                connection: id,
+                RequestError(op: GatewayOpcode.sendMessage.rawValue, code: 10003, message: "unknown channel \(channel)", nonce: nonce)
+            )
+        case .heartbeat, .identify, .resume:
+            break
+        }
+    }
+
+    private func ack(
+        _ items: [(Snowflake, Snowflake)],
+        manual: Bool,
+        mentionCount: Int,
+        user: Snowflake,
+        connection id: Int,
+        op: GatewayOpcode
+    ) {
+        var changes: [ReadStateChange] = []
+        var missed: [(Snowflake, Snowflake)] = []
+        for (channel, message) in items {
+            do {
+                if let change = try engine.ackIfCached(
+                    user: user, channel: channel, messageID: message, manual: manual, mentionCount: mentionCount
+                ) {
+                    changes.append(change)
+                } else {
+                    missed.append((channel, message))
+                }
+            } catch {
+                requestFailed(connection: id, RequestError(op: op.rawValue, code: 0, message: "\(error)", nonce: nil))
+            }
+        }
+        publish(changes, of: user, manual: manual)
+        guard !missed.isEmpty else { return }
+        // The user was evicted since READY: load and apply off the service thread.
+        let engine = engine, inbox = inbox
+        Task {
+            var loaded: [ReadStateChange] = []
+            do {
+                for (channel, message) in missed {
+                    loaded.append(
+                        try await engine.ack(user: user, channel: channel, messageID: message, manual: manual, mentionCount: mentionCount)
+                    )
+                }
+                inbox.post(.acked(user: user, changes: loaded, manual: manual))
+            } catch {
+                inbox.post(.acked(user: user, changes: loaded, manual: manual))
+                inbox.post(.requestFailed(connection: id, RequestError(op: op.rawValue, code: 0, message: "\(error)", nonce: nil)))
+            }
+        }
+    }
+
+    /// MESSAGE_ACK to every session of the user, the acking one included.
+    func publish(_ changes: [ReadStateChange], of user: Snowflake, manual: Bool) {
+        let updated = changes.filter(\.isUpdated)
+        guard !updated.isEmpty, let sessions = sessionsByUser[user] else { return }
+        for id in sessions {
+            guard let connection = connections[id] else { continue }
+            for change in updated {
+                dispatch("MESSAGE_ACK", MessageAck(change, manual: manual), to: connection)
+            }
+        }
+    }
+
+    func requestFailed(connection id: Int, _ error: RequestError) {
+        guard let connection = connections[id] else { return }
+        dispatch("REQUEST_ERROR", error, to: connection)
+    }
+
+    private static func newSessionID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+}
+
+/// Milliseconds on the monotonic clock, for heartbeat and rate-limit deadlines.
+enum Monotonic {
+    static func milliseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
+    }
+}

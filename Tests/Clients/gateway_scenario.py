@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""A third-party client against the readstates gateway: Python's `websockets`.
+
+Usage: gateway_scenario.py URL TOKEN_USER_A TOKEN_USER_A_AGAIN TOKEN_USER_B CHANNEL MESSAGE
+
+Runs the session rules end to end (HELLO, IDENTIFY, READY, HEARTBEAT, ACK and
+MESSAGE_ACK fan-out, close codes) and exits 0 when every check held; otherwise it
+prints the first failed check and exits 1. The test suite runs it (GatewayTests).
+"""
+import asyncio
+import json
+import sys
+
+import websockets
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def check(condition, what):
+    if not condition:
+        raise CheckFailed(what)
+
+
+async def receive(ws, timeout=5):
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def identify(url, token):
+    ws = await websockets.connect(url, max_size=2**20)
+    hello = await receive(ws)
+    check(hello["op"] == 10 and hello["d"]["heartbeat_interval"] == 41250, f"HELLO: {hello}")
+    await ws.send(json.dumps({"op": 2, "d": {"token": token}}))
+    ready = await receive(ws)
+    check(ready["op"] == 0 and ready["t"] == "READY" and ready["s"] == 1, f"READY: {ready}")
+    return ws, ready["d"]
+
+
+async def expect_close(url, frames, code):
+    async with websockets.connect(url) as ws:
+        await receive(ws)  # HELLO
+        for frame in frames:
+            await ws.send(frame)
+        try:
+            while True:
+                await receive(ws)
+        except websockets.ConnectionClosed as closed:
+            check(closed.rcvd is not None and closed.rcvd.code == code,
+                  f"expected close {code} after {frames}, got {closed.rcvd}")
+
+
+async def main(url, token_a, token_a2, token_b, channel, message):
+    a1, ready = await identify(url, token_a)
+    check(ready["v"] == 10 and len(ready["session_id"]) == 32, f"READY fields: {ready}")
+    check(ready["resume_gateway_url"].endswith("/gateway"), "resume_gateway_url")
+    check(isinstance(ready["user"]["id"], str), "IDs are strings")
+    check(ready["read_state"]["partial"] is False, "read_state.partial")
+    entries = {e["id"]: e for e in ready["read_state"]["entries"]}
+    check(channel in entries and entries[channel]["mention_count"] == 2, f"READY read state: {entries}")
+    before = int(entries[channel]["last_message_id"])
+
+    a2, _ = await identify(url, token_a2)
+    b, ready_b = await identify(url, token_b)
+    check(ready_b["read_state"]["entries"] == [], "user B sees none of A's read states")
+
+    # Heartbeat answered with op 11.
+    await a1.send(json.dumps({"op": 1, "d": 1}))
+    check((await receive(a1))["op"] == 11, "HEARTBEAT_ACK")
+
+    # An ack reaches every session of the user, the acking one included.
+    await a1.send(json.dumps({"op": 101, "d": {"channel_id": channel, "message_id": message}}))
+    for ws in (a1, a2):
+        event = await receive(ws)
+        check(event["t"] == "MESSAGE_ACK", f"MESSAGE_ACK: {event}")
+        check(event["d"]["channel_id"] == channel and event["d"]["message_id"] == message, f"ack body: {event}")
+        check(event["d"]["mention_count"] == 0 and event["s"] == 2, f"ack count and seq: {event}")
+
+    # An older ack (another device, late) changes nothing and is not dispatched;
+    # the next heartbeat ack proves nothing came before it.
+    await a2.send(json.dumps({"op": 101, "d": {"channel_id": channel, "message_id": str(before)}}))
+    await a2.send(json.dumps({"op": 1, "d": 2}))
+    check((await receive(a2))["op"] == 11, "no MESSAGE_ACK for an older ack")
+
+    # B never sees A's acks.
+    await b.send(json.dumps({"op": 1, "d": 1}))
+    check((await receive(b))["op"] == 11, "user B got nothing of A's")
+
+    # A message to a channel the user is not in is refused with an error dispatch.
+    await b.send(json.dumps({"op": 100, "d": {"channel_id": channel, "content": "hi", "nonce": "n1"}}))
+    error = await receive(b)
+    check(error["t"] == "REQUEST_ERROR" and error["d"]["op"] == 100 and error["d"]["nonce"] == "n1", f"{error}")
+
+    for ws in (a1, a2, b):
+        await ws.close()
+
+    # Close codes.
+    ack = json.dumps({"op": 101, "d": {"channel_id": channel, "message_id": message}})
+    identify_a = json.dumps({"op": 2, "d": {"token": token_a}})
+    await expect_close(url, [ack], 4003)
+    await expect_close(url, [json.dumps({"op": 2, "d": {"token": "bad.token.here"}})], 4004)
+    await expect_close(url, [identify_a, identify_a], 4005)
+    await expect_close(url, ['{"op": 77, "d": {}}'], 4001)
+    await expect_close(url, ["{nope"], 4002)
+    await expect_close(url, [json.dumps({"op": 1, "d": None, "pad": "x" * 20000})], 4002)
+    print("gateway scenario: all checks passed")
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main(*sys.argv[1:7]))
+    except CheckFailed as failed:
+        print(f"check failed: {failed}", file=sys.stderr)
+        sys.exit(1)

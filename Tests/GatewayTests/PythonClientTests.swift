@@ -1,0 +1,40 @@
+import Foundation
+import Gateway
+import ReadStatesModule
+import Snowflake
+import TestSupport
+import Testing
+
+/// The gateway driven by a third-party client: Python's `websockets` package
+/// (installed by `scripts/install-deps.sh --test`), running Tests/Clients/gateway_scenario.py.
+@Suite(.serialized) struct PythonClientTests {
+    @Test func theWebsocketsPackageRunsTheSessionScenario() async throws {
+        let tokens = TokenAuthority(secret: Data(repeating: 4, count: 32))
+        let userA = Snowflake(rawValue: 80_351_110_224_678_912)
+        let userB = Snowflake(rawValue: 80_351_110_224_678_913)
+        let channel = Snowflake(rawValue: 175_928_847_299_117_063)
+        let older = Snowflake(rawValue: 175_928_847_299_117_070)
+        let newer = Snowflake(rawValue: 175_928_847_299_117_099)
+        let persistence = InMemoryReadStatesPersistence(
+            [userA: [ReadState(channelID: channel, lastMessageID: older, mentionCount: 2, version: 3)]]
+        )
+        let engine = ReadStates(configuration: .init(capacity: 1000, shards: 2), persistence: persistence)
+        let server = try GatewayServer(
+            configuration: .init(port: 0),
+            rest: RESTAPI(engine: engine, tokens: tokens, serving: { true })
+        )
+        defer { server.stop() }
+        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
+            .appendingPathComponent("Tests/Clients/gateway_scenario.py")
+        let arguments = [
+            "python3", script.path, "ws://127.0.0.1:\(server.port)/gateway",
+                tokens.mint(user: userA), tokens.mint(user: userA), tokens.mint(user: userB),
+                String(channel.rawValue), String(newer.rawValue),
+            ]
+        let run = try await blocking { try Subprocess.run("/usr/bin/env", arguments) }
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("all checks passed"))
+        #expect(engine.readStatesIfCached(of: userA)?.first?.lastMessageID == newer)
+        #expect(engine.readStatesIfCached(of: userB)?.isEmpty == true)
+    }
+}
