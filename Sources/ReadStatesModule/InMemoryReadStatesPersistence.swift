@@ -3,8 +3,9 @@ import Synchronization
 
 /// A ``ReadStatesPersistence`` over a dictionary: for tests, for benchmarks that
 /// want no I/O, and as the reference behaviour of a store.
-public final class InMemoryReadStatesPersistence: ReadStatesPersistence, ReadStatesStore {
+public final class InMemoryReadStatesPersistence: ReadStatesPersistence, ReadStatesStore, ChannelStore {
     private let storage = Mutex<ReadStatesByUser>([:])
+    private let channels = Mutex<[Snowflake: ChatChannel]>([:])
     private let loadsCount = Atomic<Int>(0)
 
     public init(_ initial: [Snowflake: [ReadState]] = [:]) {
@@ -49,4 +50,37 @@ public final class InMemoryReadStatesPersistence: ReadStatesPersistence, ReadSta
 
     /// How many times `load` was called.
     public var loads: Int { loadsCount.load(ordering: .relaxed) }
+
+    // MARK: ChannelStore
+
+    public func loadChannels() async throws -> [ChatChannel] {
+        channels.withLock { Array($0.values) }
+    }
+
+    public func saveChannel(_ channel: ChatChannel) async throws {
+        channels.withLock { channels in
+            var saved = channel
+            saved.lastMessageID = max(channel.lastMessageID, channels[channel.id]?.lastMessageID)
+            channels[channel.id] = saved
+        }
+    }
+
+    public func recordLastMessages(_ lastMessages: [Snowflake: Snowflake]) async throws {
+        channels.withLock { channels in
+            for (channel, message) in lastMessages {
+                guard var stored = channels[channel] else { continue }
+                stored.lastMessageID = max(stored.lastMessageID, message)
+                channels[channel] = stored
+            }
+        }
+    }
+}
+
+/// The larger of two optional Snowflakes (nil is smaller than any ID).
+func max(_ first: Snowflake?, _ second: Snowflake?) -> Snowflake? {
+    switch (first, second) {
+    case let (first?, second?): Swift.max(first, second)
+    case let (first?, nil): first
+    case let (nil, second): second
+    }
 }

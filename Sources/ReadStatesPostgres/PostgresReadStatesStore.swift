@@ -15,7 +15,7 @@ import PostgresNIO
 /// Every call is bounded by ``Configuration/timeout``: while the server is down,
 /// postgres-nio's pool waits for a connection rather than failing, and the
 /// write-behind flusher must see a failure to back off and keep the data pending.
-public final class PostgresReadStatesStore: ReadStatesStore {
+public final class PostgresReadStatesStore: ReadStatesStore, ChannelStore {
     public struct Configuration: Sendable {
         /// `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`
         public var url: PostgresURL
@@ -119,6 +119,73 @@ public final class PostgresReadStatesStore: ReadStatesStore {
                     mention_count = excluded.mention_count,
                     version = excluded.version
                 WHERE excluded.version > read_states.version
+                """,
+                logger: self.logger
+            )
+        }
+    }
+
+    // MARK: ChannelStore
+
+    public func loadChannels() async throws -> [ChatChannel] {
+        try await bounded {
+            var members: [Int64: [Snowflake]] = [:]
+            let memberRows = try await self.client.query("SELECT channel_id, user_id FROM channel_members", logger: self.logger)
+            for try await (channel, user) in memberRows.decode((Int64, Int64).self) {
+                members[channel, default: []].append(Snowflake(rawValue: UInt64(bitPattern: user)))
+            }
+            var channels: [ChatChannel] = []
+            let rows = try await self.client.query("SELECT id, name, last_message_id FROM channels", logger: self.logger)
+            for try await (id, name, last) in rows.decode((Int64, String, Int64?).self) {
+                channels.append(
+                    ChatChannel(
+                        id: Snowflake(rawValue: UInt64(bitPattern: id)),
+                        name: name,
+                        members: members[id] ?? [],
+                        lastMessageID: last.map { Snowflake(rawValue: UInt64(bitPattern: $0)) }
+                    )
+                )
+            }
+            return channels
+        }
+    }
+
+    public func saveChannel(_ channel: ChatChannel) async throws {
+        let id = Int64(bitPattern: channel.id.rawValue)
+        let name = channel.name
+        let last = channel.lastMessageID.map { Int64(bitPattern: $0.rawValue) }
+        let members = Set(channel.members).map { Int64(bitPattern: $0.rawValue) }
+        let logger = logger
+        try await bounded {
+            try await self.client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO channels (id, name, last_message_id) VALUES (\(id), \(name), \(last))
+                    ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                        last_message_id = greatest(channels.last_message_id, excluded.last_message_id)
+                    """,
+                    logger: logger
+                )
+                try await connection.query("DELETE FROM channel_members WHERE channel_id = \(id)", logger: logger)
+                try await connection.query(
+                    "INSERT INTO channel_members (channel_id, user_id) SELECT \(id), unnest(\(members)::int8[])",
+                    logger: logger
+                )
+            }
+        }
+    }
+
+    public func recordLastMessages(_ lastMessages: [Snowflake: Snowflake]) async throws {
+        guard !lastMessages.isEmpty else { return }
+        let channels = lastMessages.keys.map { Int64(bitPattern: $0.rawValue) }
+        let messages = lastMessages.keys.map { Int64(bitPattern: lastMessages[$0]!.rawValue) }
+        try await bounded {
+            try await self.client.query(
+                """
+                UPDATE channels SET last_message_id = batch.message
+                FROM UNNEST(\(channels)::int8[], \(messages)::int8[]) AS batch(channel, message)
+                WHERE channels.id = batch.channel
+                  AND (channels.last_message_id IS NULL OR channels.last_message_id < batch.message)
                 """,
                 logger: self.logger
             )

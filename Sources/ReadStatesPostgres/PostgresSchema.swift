@@ -20,7 +20,26 @@ enum PostgresSchema {
                 )
                 """
             ]
-        )
+        ),
+        (
+            "v2-channels",
+            [
+                """
+                CREATE TABLE channels (
+                    id bigint PRIMARY KEY,
+                    name text NOT NULL,
+                    last_message_id bigint
+                )
+                """,
+                """
+                CREATE TABLE channel_members (
+                    channel_id bigint NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+                    user_id bigint NOT NULL,
+                    PRIMARY KEY (channel_id, user_id)
+                )
+                """,
+            ]
+        ),
     ]
 
     /// An arbitrary constant naming our advisory lock.

@@ -8,7 +8,7 @@ public import Snowflake
 /// GRDB's `DatabasePool` runs writes on one serial writer and reads concurrently
 /// beside it, on its own threads: callers await, no thread of theirs blocks on I/O.
 /// Snowflakes are stored as SQLite's signed 64-bit integers (same bits).
-public final class SQLiteReadStatesStore: ReadStatesStore {
+public final class SQLiteReadStatesStore: ReadStatesStore, ChannelStore {
     private let pool: DatabasePool
 
     /// Opens (creating if needed) `read_states.sqlite` in `directory` and migrates
@@ -36,7 +36,79 @@ public final class SQLiteReadStatesStore: ReadStatesStore {
                     """
             )
         }
+        migrator.registerMigration("v2-channels") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE channels (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        last_message_id INTEGER
+                    );
+                    CREATE TABLE channel_members (
+                        channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+                        user_id INTEGER NOT NULL,
+                        PRIMARY KEY (channel_id, user_id)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
+    }
+
+    // MARK: ChannelStore
+
+    public func loadChannels() async throws -> [ChatChannel] {
+        try await pool.read { db in
+            var members: [Int64: [Snowflake]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT channel_id, user_id FROM channel_members") {
+                members[row[0], default: []].append(Snowflake(rawValue: UInt64(bitPattern: row[1])))
+            }
+            return try Row.fetchAll(db, sql: "SELECT id, name, last_message_id FROM channels").map { row in
+                let id: Int64 = row[0]
+                let last: Int64? = row[2]
+                return ChatChannel(
+                    id: Snowflake(rawValue: UInt64(bitPattern: id)),
+                    name: row[1],
+                    members: members[id] ?? [],
+                    lastMessageID: last.map { Snowflake(rawValue: UInt64(bitPattern: $0)) }
+                )
+            }
+        }
+    }
+
+    public func saveChannel(_ channel: ChatChannel) async throws {
+        let id = Int64(bitPattern: channel.id.rawValue)
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO channels (id, name, last_message_id) VALUES (?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                        last_message_id = max(coalesce(channels.last_message_id, excluded.last_message_id),
+                                              coalesce(excluded.last_message_id, channels.last_message_id))
+                    """,
+                arguments: [id, channel.name, channel.lastMessageID.map { Int64(bitPattern: $0.rawValue) }]
+            )
+            try db.execute(sql: "DELETE FROM channel_members WHERE channel_id = ?", arguments: [id])
+            for member in Set(channel.members) {
+                try db.execute(
+                    sql: "INSERT INTO channel_members (channel_id, user_id) VALUES (?, ?)",
+                    arguments: [id, Int64(bitPattern: member.rawValue)]
+                )
+            }
+        }
+    }
+
+    public func recordLastMessages(_ lastMessages: [Snowflake: Snowflake]) async throws {
+        guard !lastMessages.isEmpty else { return }
+        try await pool.write { db in
+            for (channel, message) in lastMessages {
+                let message = Int64(bitPattern: message.rawValue)
+                try db.execute(
+                    sql: "UPDATE channels SET last_message_id = ? WHERE id = ? AND (last_message_id IS NULL OR last_message_id < ?)",
+                    arguments: [message, Int64(bitPattern: channel.rawValue), message]
+                )
+            }
+        }
     }
 
     public func load(user: Snowflake) async throws -> [ReadState] {
