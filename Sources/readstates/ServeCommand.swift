@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import Logging
 import ReadStatesModule
+import Snowflake
 import Synchronization
 
 /// `readstates serve`: the gateway with the read-state engine and its write-behind
@@ -45,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "TLS private key (PEM).")
     var tlsKey: String?
 
+    @Flag(help: "On a store with no channels, create a few demo channels and users to try the gateway with.")
+    var demo = false
+
     var dataDirectory: URL { URL(fileURLWithPath: storeOptions.dataDir ?? "./data") }
 
     func validate() throws {
@@ -73,15 +77,32 @@ struct ServeCommand: AsyncParsableCommand {
         let opened = try await storeOptions.open(storeOptions.store ?? .sqlite, defaultDirectory: dataDirectory, logger: logger)
         let writeBehind = WriteBehind(store: opened.store, delay: try flushDelaySeconds(), logger: logger)
         let engine = ReadStates(configuration: .init(capacity: cacheCapacity), persistence: writeBehind)
+        guard let channelStore = opened.store as? any ChannelStore else {
+            throw ValidationError("the \(opened.name) store keeps no channels")
+        }
+        var channels = try await channelStore.loadChannels()
+        if demo && channels.isEmpty {
+            channels = DemoData.channels
+            for channel in channels { try await channelStore.saveChannel(channel) }
+            logger.info(
+                "demo channels created",
+                metadata: [
+                    "users": "\(DemoData.users.map { String($0.rawValue) }.joined(separator: ","))",
+                    "token": "readstates token --user \(DemoData.users[0].rawValue) --data-dir \(dataDirectory.path)",
+                ]
+            )
+        }
+        let directory = ChannelDirectory(channels)
         let shared = SharedFlag()
         var serverConfiguration = GatewayServer.Configuration(host: host, port: port)
         serverConfiguration.tlsCertificatePath = tlsCert
         serverConfiguration.tlsPrivateKeyPath = tlsKey
         let server = try GatewayServer(
             configuration: serverConfiguration,
-            rest: RESTAPI(engine: engine, tokens: tokens, serving: { shared.value })
+            rest: RESTAPI(engine: engine, tokens: tokens, directory: directory, serving: { shared.value })
         )
         let flusher = Task.detached { try await writeBehind.run(engine: engine) }
+        let lastMessages = Task.detached { await Self.recordLastMessages(directory, into: channelStore, logger: logger) }
         shared.value = true
         let scheme = tlsCert == nil ? "http" : "https"
         logger.info(
@@ -93,6 +114,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("shutting down: no new requests; writing dirty read states", metadata: ["signal": "\(signal)"])
         shared.value = false
         server.stop()
+        lastMessages.cancel()
+        await lastMessages.value
         flusher.cancel()
         do {
             try await flusher.value
@@ -108,6 +131,37 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("stopped", metadata: ["rows_written": "\(statistics.rowsWritten)", "pending": "\(statistics.pendingStates)"])
         await opened.close()
     }
+}
+
+extension ServeCommand {
+    /// Every second, and once more when cancelled: channels' newest message IDs to the
+    /// store (a failed write is retried with the next round's).
+    static func recordLastMessages(_ directory: ChannelDirectory, into store: any ChannelStore, logger: Logger) async {
+        var unsaved: [Snowflake: Snowflake] = [:]
+        while true {
+            let cancelled = Task.isCancelled
+            if !cancelled { try? await Task.sleep(for: .seconds(1)) }
+            unsaved.merge(directory.takeDirtyLastMessages()) { max($0, $1) }
+            do {
+                try await Task { [unsaved] in try await store.recordLastMessages(unsaved) }.value
+                unsaved = [:]
+            } catch {
+                logger.warning("channel last-message write failed; retrying", metadata: ["error": "\(error)"])
+            }
+            if cancelled || Task.isCancelled { return }
+        }
+    }
+}
+
+/// Channels and users for `serve --demo`.
+enum DemoData {
+    static let users: [Snowflake] = [80_351_110_224_678_912, 80_351_110_224_678_913, 80_351_110_224_678_914]
+        .map { Snowflake(rawValue: $0) }
+    static let channels: [ChatChannel] = [
+        ChatChannel(id: Snowflake(rawValue: 175_928_847_299_117_063), name: "general", members: users),
+        ChatChannel(id: Snowflake(rawValue: 175_928_847_299_117_064), name: "random", members: users),
+        ChatChannel(id: Snowflake(rawValue: 175_928_847_299_117_065), name: "pair", members: Array(users.prefix(2))),
+    ]
 }
 
 /// A Bool that the HTTP routes read and `run` sets (an `Atomic` cannot be captured).

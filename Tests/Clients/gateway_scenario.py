@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A third-party client against the readstates gateway: Python's `websockets`.
 
-Usage: gateway_scenario.py URL TOKEN_USER_A TOKEN_USER_A_AGAIN TOKEN_USER_B CHANNEL MESSAGE
+Usage: gateway_scenario.py URL TOKEN_A TOKEN_A_AGAIN TOKEN_B CHANNEL_A_ONLY MESSAGE CHANNEL_A_AND_B USER_B
 
 Runs the session rules end to end (HELLO, IDENTIFY, READY, HEARTBEAT, ACK and
 MESSAGE_ACK fan-out, close codes) and exits 0 when every check held; otherwise it
@@ -50,7 +50,7 @@ async def expect_close(url, frames, code):
                   f"expected close {code} after {frames}, got {closed.rcvd}")
 
 
-async def main(url, token_a, token_a2, token_b, channel, message):
+async def main(url, token_a, token_a2, token_b, channel, message, shared, user_b):
     a1, ready = await identify(url, token_a)
     check(ready["v"] == 10 and len(ready["session_id"]) == 32, f"READY fields: {ready}")
     check(ready["resume_gateway_url"].endswith("/gateway"), "resume_gateway_url")
@@ -63,6 +63,8 @@ async def main(url, token_a, token_a2, token_b, channel, message):
     a2, _ = await identify(url, token_a2)
     b, ready_b = await identify(url, token_b)
     check(ready_b["read_state"]["entries"] == [], "user B sees none of A's read states")
+    check([c["id"] for c in ready["channels"]] == sorted([channel, shared], key=int), f"A's channels: {ready['channels']}")
+    check([c["id"] for c in ready_b["channels"]] == [shared], f"B's channels: {ready_b['channels']}")
 
     # Heartbeat answered with op 11.
     await a1.send(json.dumps({"op": 1, "d": 1}))
@@ -90,6 +92,26 @@ async def main(url, token_a, token_a2, token_b, channel, message):
     await b.send(json.dumps({"op": 100, "d": {"channel_id": channel, "content": "hi", "nonce": "n1"}}))
     error = await receive(b)
     check(error["t"] == "REQUEST_ERROR" and error["d"]["op"] == 100 and error["d"]["nonce"] == "n1", f"{error}")
+    check(error["d"]["code"] == 50001, f"missing access: {error}")
+    # So is an ack there: B's read states stay untouched.
+    await b.send(json.dumps({"op": 101, "d": {"channel_id": channel, "message_id": message}}))
+    error = await receive(b)
+    check(error["t"] == "REQUEST_ERROR" and error["d"]["op"] == 101, f"ack refused: {error}")
+
+    # A message in the shared channel mentioning B: every member's sessions get
+    # MESSAGE_CREATE; the author's sessions then get the author's own MESSAGE_ACK.
+    await a1.send(json.dumps({"op": 100, "d": {"channel_id": shared, "content": f"hi <@{user_b}>", "nonce": "n2"}}))
+    created = None
+    for ws in (a1, a2, b):
+        event = await receive(ws)
+        check(event["t"] == "MESSAGE_CREATE", f"MESSAGE_CREATE: {event}")
+        check(event["d"]["mentions"] == [{"id": user_b}] and event["d"]["author"]["id"] == ready["user"]["id"], f"{event}")
+        check(event["d"]["nonce"] == "n2" and event["d"]["mention_everyone"] is False, f"{event}")
+        created = created or event["d"]["id"]
+        check(event["d"]["id"] == created, "one message ID for everyone")
+    for ws in (a1, a2):
+        event = await receive(ws)
+        check(event["t"] == "MESSAGE_ACK" and event["d"]["message_id"] == created, f"author's ack: {event}")
 
     for ws in (a1, a2, b):
         await ws.close()
@@ -108,7 +130,7 @@ async def main(url, token_a, token_a2, token_b, channel, message):
 
 if __name__ == "__main__":
     try:
-        asyncio.run(main(*sys.argv[1:7]))
+        asyncio.run(main(*sys.argv[1:9]))
     except CheckFailed as failed:
         print(f"check failed: {failed}", file=sys.stderr)
         sys.exit(1)

@@ -55,7 +55,12 @@ final class SlowUserPersistence: ReadStatesPersistence {
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: persistence)
         let server = try GatewayServer(
             configuration: .init(port: 0),
-            rest: RESTAPI(engine: engine, tokens: tokens, serving: { true })
+            rest: RESTAPI(
+                engine: engine,
+                tokens: tokens,
+                directory: ChannelDirectory([ChatChannel(id: id(10), name: "general", members: [id(1), id(2)])]),
+                serving: { true }
+            )
         )
         return (server, engine)
     }

@@ -19,9 +19,14 @@ import Testing
             [userA: [ReadState(channelID: channel, lastMessageID: older, mentionCount: 2, version: 3)]]
         )
         let engine = ReadStates(configuration: .init(capacity: 1000, shards: 2), persistence: persistence)
+        let shared = Snowflake(rawValue: 175_928_847_299_117_000)
+        let directory = ChannelDirectory([
+            ChatChannel(id: channel, name: "a-only", members: [userA]),
+            ChatChannel(id: shared, name: "a-and-b", members: [userA, userB]),
+        ])
         let server = try GatewayServer(
             configuration: .init(port: 0),
-            rest: RESTAPI(engine: engine, tokens: tokens, serving: { true })
+            rest: RESTAPI(engine: engine, tokens: tokens, directory: directory, serving: { true })
         )
         defer { server.stop() }
         let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
@@ -29,12 +34,16 @@ import Testing
         let arguments = [
             "python3", script.path, "ws://127.0.0.1:\(server.port)/gateway",
                 tokens.mint(user: userA), tokens.mint(user: userA), tokens.mint(user: userB),
-                String(channel.rawValue), String(newer.rawValue),
+                String(channel.rawValue), String(newer.rawValue), String(shared.rawValue), String(userB.rawValue),
             ]
         let run = try await blocking { try Subprocess.run("/usr/bin/env", arguments) }
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))
-        #expect(engine.readStatesIfCached(of: userA)?.first?.lastMessageID == newer)
-        #expect(engine.readStatesIfCached(of: userB)?.isEmpty == true)
+        #expect(engine.readStatesIfCached(of: userA)?.first { $0.channelID == channel }?.lastMessageID == newer)
+        // B was mentioned once in the shared channel; A's own message is acked.
+        let statesOfB = try #require(engine.readStatesIfCached(of: userB))
+        #expect(statesOfB.map(\.channelID) == [shared])
+        #expect(statesOfB.first?.mentionCount == 1)
+        #expect(engine.readStatesIfCached(of: userA)?.first { $0.channelID == shared }?.lastMessageID == directory.channel(shared)?.lastMessageID)
     }
 }

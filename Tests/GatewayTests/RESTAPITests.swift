@@ -13,9 +13,10 @@ func id(_ value: UInt64) -> Snowflake {
 @Suite struct RESTAPITests {
     let tokens = TokenAuthority(secret: Data(repeating: 1, count: 32))
     let engine = ReadStates(configuration: .init(capacity: 1000, shards: 2), persistence: InMemoryReadStatesPersistence())
+    let directory = ChannelDirectory([ChatChannel(id: id(10), name: "general", members: [id(1), id(2)])])
 
     func api(serving: Bool = true) -> RESTAPI {
-        RESTAPI(engine: engine, tokens: tokens, serving: { serving })
+        RESTAPI(engine: engine, tokens: tokens, directory: directory, serving: { serving })
     }
 
     func call(_ method: String, _ path: String, user: UInt64? = 1, body: String = "") async -> (Int, [String: Any]) {
@@ -90,6 +91,15 @@ func id(_ value: UInt64) -> Snowflake {
         #expect(status == expected)
         #expect(error["code"] as? Int == expected)
         #expect(!(error["message"] as? String ?? "").isEmpty)
+        #expect(engine.statistics.readStates == 0)
+    }
+
+    @Test func anAckOfAChannelTheUserIsNotInIsForbidden() async throws {
+        let (status, error) = await call("POST", "/api/channels/\(id(11).rawValue)/messages/\(id(9).rawValue)/ack")
+        #expect(status == 403)
+        #expect((error["message"] as? String)?.contains("not a member") == true)
+        let (other, _) = await call("POST", "/api/channels/\(id(10).rawValue)/messages/\(id(9).rawValue)/ack", user: 3)
+        #expect(other == 403)
         #expect(engine.statistics.readStates == 0)
     }
 

@@ -47,7 +47,8 @@ struct ServeProcess {
 
     func restartKeepsState(_ storeArguments: [String], dataDirectory: URL) throws {
         let auth = ["Authorization": try token(dataDirectory)]
-        let arguments = ["--data-dir", dataDirectory.path, "--flush-delay", "30s"] + storeArguments
+        // --demo: the user below is a member of the demo channel "general".
+        let arguments = ["--data-dir", dataDirectory.path, "--flush-delay", "30s", "--demo"] + storeArguments
 
         let first = try ServeProcess.start(arguments)
         #expect(try RawHTTP.request(port: first.port, "GET", "/health").status == 200)
@@ -57,6 +58,11 @@ struct ServeProcess {
         )
         #expect(ack.status == 200)
         // Well within the 30 s flush delay: only the shutdown flush can have written it.
+        // Not a member of this channel: refused, nothing stored.
+        let refused = try RawHTTP.request(
+            port: first.port, "POST", "/api/channels/175928847299117099/messages/\(message)/ack", headers: auth
+        )
+        #expect(refused.status == 403)
         #expect(first.stop(SIGTERM) == 0)
         #expect(first.output.contains("stopped"))
 

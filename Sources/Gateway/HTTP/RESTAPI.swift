@@ -11,20 +11,27 @@ import Synchronization
 /// |---|---|
 /// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
 /// | `GET /api/users/@me/read-states` | the caller's read states |
-/// | `POST /api/channels/{channel_id}/messages/{message_id}/ack` | ack; optional body `{"manual": true, "mention_count": n}` |
+/// | `POST /api/channels/{channel_id}/messages/{message_id}/ack` | ack (members only: 403 otherwise); optional body `{"manual": true, "mention_count": n}` |
 ///
 /// `/api/…` routes take a token (`readstates token`) in `Authorization`.
 public struct RESTAPI: Sendable {
     public let engine: ReadStates
     public let tokens: TokenAuthority
+    public let directory: ChannelDirectory
     /// Whether the server is serving (for `/health`).
     public let serving: @Sendable () -> Bool
     /// Largest request body accepted.
     public static let maximumBodyBytes = 4096
 
-    public init(engine: ReadStates, tokens: TokenAuthority, serving: @escaping @Sendable () -> Bool) {
+    public init(
+        engine: ReadStates,
+        tokens: TokenAuthority,
+        directory: ChannelDirectory,
+        serving: @escaping @Sendable () -> Bool
+    ) {
         self.engine = engine
         self.tokens = tokens
+        self.directory = directory
         self.serving = serving
     }
 
@@ -94,6 +101,9 @@ public struct RESTAPI: Sendable {
         }
         guard (0...Int(ReadState.maximumMentionCount)).contains(options.mentionCount ?? 0) else {
             return .error(400, "mention_count must be from 0 to \(ReadState.maximumMentionCount)")
+        }
+        guard directory.isMember(user, of: channelID) else {
+            return .error(403, "not a member of channel \(channelID)")
         }
         do {
             let change = try await engine.ack(

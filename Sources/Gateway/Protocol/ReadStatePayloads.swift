@@ -74,3 +74,18 @@ public struct RequestError: Encodable, Sendable, Equatable {
     public var message: String
     public var nonce: String?
 }
+
+/// MESSAGE_CREATE's payload.
+public struct MessageCreate: Encodable, Sendable {
+    public struct UserRef: Encodable, Sendable {
+        public var id: Snowflake
+    }
+
+    public var id: Snowflake
+    public var channelId: Snowflake
+    public var author: UserRef
+    public var content: String
+    public var mentions: [UserRef]
+    public var mentionEveryone: Bool
+    public var nonce: String?
+}

@@ -1,7 +1,7 @@
 internal import CWebsockets
 public import Foundation
 import ReadStatesModule
-import Snowflake
+public import Snowflake
 import Synchronization
 
 /// The network side of `readstates serve`: one libwebsockets context on a service
@@ -35,7 +35,9 @@ public final class GatewayServer: Sendable {
 
     /// Starts listening and serving; returns once the port is open.
     /// - Throws: ``GatewayError`` when the address cannot be used.
-    public init(configuration: Configuration, rest: RESTAPI) throws {
+    /// - Parameter messageIDs: mints message IDs (give each gateway process its own
+    ///   worker/process numbers).
+    public init(configuration: Configuration, rest: RESTAPI, messageIDs: SnowflakeGenerator = SnowflakeGenerator(worker: 0, process: 0)) throws {
         var configuration = configuration
         if configuration.port == 0 {
             guard let free = LoopbackPort.free(host: configuration.host) else {
@@ -54,6 +56,8 @@ public final class GatewayServer: Sendable {
             let sessions = GatewaySessions(
                 engine: rest.engine,
                 tokens: rest.tokens,
+                directory: rest.directory,
+                messageIDs: messageIDs,
                 configuration: configuration.session,
                 inbox: inbox,
                 resumeURL: "\(scheme)://\(configuration.host):\(configuration.port)/gateway"

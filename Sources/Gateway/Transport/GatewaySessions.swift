@@ -13,15 +13,27 @@ import Snowflake
 final class GatewaySessions {
     private let engine: ReadStates
     private let tokens: TokenAuthority
+    private let directory: ChannelDirectory
+    private let messageIDs: SnowflakeGenerator
     private let configuration: SessionMachine.Configuration
     private let inbox: ServiceInbox
     private let resumeURL: String
     private var connections: [Int: WebSocketConnection] = [:]
     private var sessionsByUser: [Snowflake: [Int]] = [:]
 
-    init(engine: ReadStates, tokens: TokenAuthority, configuration: SessionMachine.Configuration, inbox: ServiceInbox, resumeURL: String) {
+    init(
+        engine: ReadStates,
+        tokens: TokenAuthority,
+        directory: ChannelDirectory,
+        messageIDs: SnowflakeGenerator,
+        configuration: SessionMachine.Configuration,
+        inbox: ServiceInbox,
+        resumeURL: String
+    ) {
         self.engine = engine
         self.tokens = tokens
+        self.directory = directory
+        self.messageIDs = messageIDs
         self.configuration = configuration
         self.inbox = inbox
         self.resumeURL = resumeURL
@@ -133,7 +145,7 @@ final class GatewaySessions {
                 sessionId: connection.sessionID,
                 resumeGatewayUrl: resumeURL,
                 user: .init(id: user),
-                channels: [],
+                channels: directory.channels(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
                 readState: ReadStateList(states)
             ),
             to: connection
@@ -155,12 +167,8 @@ final class GatewaySessions {
             ack([(channel, message)], manual: manual, mentionCount: count, user: user, connection: id, op: .ack)
         case .bulkAck(let items):
             ack(items.map { ($0.channelId, $0.messageId) }, manual: false, mentionCount: 0, user: user, connection: id, op: .bulkAck)
-        case .sendMessage(let channel, _, let nonce):
-            // No channel exists yet (channels and membership come with SEND_MESSAGE).
-            requestFailed(
-                connection: id,
-                RequestError(op: GatewayOpcode.sendMessage.rawValue, code: 10003, message: "unknown channel \(channel)", nonce: nonce)
-            )
+        case .sendMessage(let channel, let content, let nonce):
+            sendMessage(content, nonce: nonce, to: channel, from: user, connection: id)
         case .heartbeat, .identify, .resume:
             break
         }
@@ -177,6 +185,13 @@ final class GatewaySessions {
         var changes: [ReadStateChange] = []
         var missed: [(Snowflake, Snowflake)] = []
         for (channel, message) in items {
+            guard directory.isMember(user, of: channel) else {
+                requestFailed(
+                    connection: id,
+                    RequestError(op: op.rawValue, code: 50001, message: "not a member of channel \(channel)", nonce: nil)
+                )
+                continue
+            }
             do {
                 if let change = try engine.ackIfCached(
                     user: user, channel: channel, messageID: message, manual: manual, mentionCount: mentionCount
@@ -207,6 +222,52 @@ final class GatewaySessions {
                 inbox.post(.requestFailed(connection: id, RequestError(op: op.rawValue, code: 0, message: "\(error)", nonce: nil)))
             }
         }
+    }
+
+    /// A member's message: a new Snowflake, MESSAGE_CREATE to every connected member,
+    /// mentions counted, the channel's newest message moved, the author's read state
+    /// acked to it.
+    private func sendMessage(_ content: String, nonce: String?, to channelID: Snowflake, from user: Snowflake, connection id: Int) {
+        guard let channel = directory.channel(channelID), directory.isMember(user, of: channelID) else {
+            let code = directory.channel(channelID) == nil ? 10003 : 50001
+            let message = code == 10003 ? "unknown channel \(channelID)" : "not a member of channel \(channelID)"
+            requestFailed(
+                connection: id,
+                RequestError(op: GatewayOpcode.sendMessage.rawValue, code: code, message: message, nonce: nonce)
+            )
+            return
+        }
+        let messageID = messageIDs.next()
+        let mentions = MessageMentions(content: content, members: channel.members, author: user)
+        directory.recordMessage(messageID, in: channelID)
+        let created = MessageCreate(
+            id: messageID,
+            channelId: channelID,
+            author: .init(id: user),
+            content: content,
+            mentions: mentions.users.map { .init(id: $0) },
+            mentionEveryone: mentions.everyone,
+            nonce: nonce
+        )
+        for member in channel.members {
+            for session in sessionsByUser[member] ?? [] {
+                guard let connection = connections[session] else { continue }
+                dispatch("MESSAGE_CREATE", created, to: connection)
+            }
+        }
+        // Mentions: inline for cached users; users not in the cache are loaded (and
+        // counted) off the service thread.
+        var uncached: [Snowflake] = []
+        for mentioned in mentions.users {
+            if (try? engine.mentionIfCached(user: mentioned, channel: channelID, messageID: messageID)) == nil {
+                uncached.append(mentioned)
+            }
+        }
+        if !uncached.isEmpty {
+            let engine = engine
+            Task { _ = try? await engine.mention(users: uncached, channel: channelID, messageID: messageID) }
+        }
+        ack([(channelID, messageID)], manual: false, mentionCount: 0, user: user, connection: id, op: .sendMessage)
     }
 
     /// MESSAGE_ACK to every session of the user, the acking one included.

@@ -1,0 +1,71 @@
+public import ReadStatesModule
+public import Snowflake
+import Synchronization
+
+/// Every channel and who is in it, in memory (loaded from the ``ChannelStore`` at
+/// start), with each channel's newest message. Read on every message and ack, so
+/// lookups are dictionary reads under a short lock; new last-message IDs are kept
+/// dirty until ``takeDirtyLastMessages()`` hands them to the store.
+public final class ChannelDirectory: Sendable {
+    private struct State {
+        var channels: [Snowflake: ChatChannel] = [:]
+        var byMember: [Snowflake: Set<Snowflake>] = [:]
+        var dirty: [Snowflake: Snowflake] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init(_ channels: [ChatChannel] = []) {
+        for channel in channels { add(channel) }
+    }
+
+    /// Adds a channel or replaces its name and members.
+    public func add(_ channel: ChatChannel) {
+        state.withLock { state in
+            if let old = state.channels[channel.id] {
+                for member in old.members { state.byMember[member]?.remove(channel.id) }
+            }
+            var stored = channel
+            stored.members = Array(Set(channel.members)).sorted()
+            state.channels[channel.id] = stored
+            for member in stored.members { state.byMember[member, default: []].insert(channel.id) }
+        }
+    }
+
+    public func channel(_ id: Snowflake) -> ChatChannel? {
+        state.withLock { $0.channels[id] }
+    }
+
+    public func isMember(_ user: Snowflake, of channel: Snowflake) -> Bool {
+        state.withLock { $0.byMember[user]?.contains(channel) ?? false }
+    }
+
+    /// The user's channels, by ID.
+    public func channels(of user: Snowflake) -> [ChatChannel] {
+        state.withLock { state in
+            (state.byMember[user] ?? []).compactMap { state.channels[$0] }.sorted { $0.id < $1.id }
+        }
+    }
+
+    /// Records a new message as the channel's newest.
+    public func recordMessage(_ messageID: Snowflake, in channel: Snowflake) {
+        state.withLock { state in
+            guard var stored = state.channels[channel] else { return }
+            if stored.lastMessageID.map({ $0 < messageID }) ?? true {
+                stored.lastMessageID = messageID
+                state.channels[channel] = stored
+                state.dirty[channel] = messageID
+            }
+        }
+    }
+
+    /// New last-message IDs since the previous call, for ``ChannelStore/recordLastMessages(_:)``.
+    public func takeDirtyLastMessages() -> [Snowflake: Snowflake] {
+        state.withLock { state in
+            defer { state.dirty = [:] }
+            return state.dirty
+        }
+    }
+
+    public var count: Int { state.withLock { $0.channels.count } }
+}
