@@ -54,6 +54,9 @@ struct CacheBenchCommand: AsyncParsableCommand {
     @Option(help: "With --store: seconds between a state's first change and its write.")
     var flushDelay = 30
 
+    @Option(help: "Nice value for the worker threads (negative needs CAP_SYS_NICE), to tell CPU contention from engine stalls.")
+    var workerNice: Int32?
+
     func parsedMix() throws -> [Int] {
         let parts = mix.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 3, parts.allSatisfy({ ($0 ?? -1) >= 0 }), parts.reduce(0, { $0 + ($1 ?? 0) }) == 100 else {
@@ -82,7 +85,8 @@ struct CacheBenchCommand: AsyncParsableCommand {
             mix: try parsedMix(),
             threads: threads,
             shards: shards,
-            json: json
+            json: json,
+            workerNice: workerNice
         )
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-bench-\(UUID())")
         defer { try? FileManager.default.removeItem(at: temporary) }

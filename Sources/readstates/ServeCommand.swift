@@ -99,7 +99,13 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.tlsPrivateKeyPath = tlsKey
         let server = try GatewayServer(
             configuration: serverConfiguration,
-            rest: RESTAPI(engine: engine, tokens: tokens, directory: directory, serving: { shared.value })
+            rest: RESTAPI(
+                engine: engine,
+                tokens: tokens,
+                directory: directory,
+                channelStore: channelStore,
+                serving: { shared.value }
+            )
         )
         let flusher = Task.detached { try await writeBehind.run(engine: engine) }
         let lastMessages = Task.detached { await Self.recordLastMessages(directory, into: channelStore, logger: logger) }

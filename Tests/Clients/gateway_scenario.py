@@ -60,7 +60,7 @@ async def main(url, token_a, token_a2, token_b, channel, message, shared, user_b
     check(channel in entries and entries[channel]["mention_count"] == 2, f"READY read state: {entries}")
     before = int(entries[channel]["last_message_id"])
 
-    a2, _ = await identify(url, token_a2)
+    a2, ready_a2 = await identify(url, token_a2)
     b, ready_b = await identify(url, token_b)
     check(ready_b["read_state"]["entries"] == [], "user B sees none of A's read states")
     check([c["id"] for c in ready["channels"]] == sorted([channel, shared], key=int), f"A's channels: {ready['channels']}")
@@ -112,6 +112,31 @@ async def main(url, token_a, token_a2, token_b, channel, message, shared, user_b
     for ws in (a1, a2):
         event = await receive(ws)
         check(event["t"] == "MESSAGE_ACK" and event["d"]["message_id"] == created, f"author's ack: {event}")
+
+    # RESUME: A's second session drops; an ack made meanwhile on the first is
+    # replayed on resume, then RESUMED.
+    session_a2 = ready_a2["session_id"]
+    # A2 saw READY (1), MESSAGE_ACK (2), MESSAGE_CREATE (3), MESSAGE_ACK (4); it claims
+    # to have seen only 3, so 4 and the ack made while away (5) are replayed.
+    await a2.close()
+    await asyncio.sleep(0.2)
+    await a1.send(json.dumps({"op": 101, "d": {"channel_id": channel, "message_id": str(int(message) + 1)}}))
+    check((await receive(a1))["t"] == "MESSAGE_ACK", "ack while A2 is away")
+    a2 = await websockets.connect(url)
+    await receive(a2)  # HELLO
+    await a2.send(json.dumps({"op": 6, "d": {"token": token_a2, "session_id": session_a2, "seq": 3}}))
+    replayed = [await receive(a2) for _ in range(3)]
+    check([e["s"] for e in replayed] == [4, 5, 6], f"replayed seqs: {[e.get('s') for e in replayed]}")
+    check(replayed[1]["t"] == "MESSAGE_ACK" and replayed[2]["t"] == "RESUMED", f"replay: {replayed}")
+    # An unknown session gets INVALID_SESSION and may IDENTIFY on the same connection.
+    stranger = await websockets.connect(url)
+    await receive(stranger)
+    await stranger.send(json.dumps({"op": 6, "d": {"token": token_b, "session_id": session_a2, "seq": 1}}))
+    invalid = await receive(stranger)
+    check(invalid["op"] == 9 and invalid["d"] is False, f"INVALID_SESSION: {invalid}")
+    await stranger.send(json.dumps({"op": 2, "d": {"token": token_b}}))
+    check((await receive(stranger))["t"] == "READY", "IDENTIFY after INVALID_SESSION")
+    await stranger.close()
 
     for ws in (a1, a2, b):
         await ws.close()

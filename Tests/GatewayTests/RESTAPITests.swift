@@ -14,9 +14,10 @@ func id(_ value: UInt64) -> Snowflake {
     let tokens = TokenAuthority(secret: Data(repeating: 1, count: 32))
     let engine = ReadStates(configuration: .init(capacity: 1000, shards: 2), persistence: InMemoryReadStatesPersistence())
     let directory = ChannelDirectory([ChatChannel(id: id(10), name: "general", members: [id(1), id(2)])])
+    let channelStore = InMemoryReadStatesPersistence()
 
     func api(serving: Bool = true) -> RESTAPI {
-        RESTAPI(engine: engine, tokens: tokens, directory: directory, serving: { serving })
+        RESTAPI(engine: engine, tokens: tokens, directory: directory, channelStore: channelStore, serving: { serving })
     }
 
     func call(_ method: String, _ path: String, user: UInt64? = 1, body: String = "") async -> (Int, [String: Any]) {
@@ -101,6 +102,30 @@ func id(_ value: UInt64) -> Snowflake {
         let (other, _) = await call("POST", "/api/channels/\(id(10).rawValue)/messages/\(id(9).rawValue)/ack", user: 3)
         #expect(other == 403)
         #expect(engine.statistics.readStates == 0)
+    }
+
+    @Test func anAdminCreatesAChannelAndItsMembersMayAckThere() async throws {
+        let body = #"{"name": " ops ", "members": ["\#(id(3).rawValue)", "\#(id(4).rawValue)"]}"#
+        let created = await api().respond(
+            to: HTTPRequest(method: "POST", path: "/api/channels", authorization: tokens.adminToken, body: Array(body.utf8))
+        )
+        #expect(created.status == 201)
+        let channel = try #require((try JSONSerialization.jsonObject(with: Data(created.body))) as? [String: Any])
+        #expect(channel["name"] as? String == "ops")
+        let channelID = try #require(channel["id"] as? String)
+        #expect(try await channelStore.loadChannels().map { String($0.id.rawValue) } == [channelID])
+        let (status, _) = await call("POST", "/api/channels/\(channelID)/messages/\(id(9).rawValue)/ack", user: 3)
+        #expect(status == 200)
+
+        // A user's token is not the admin token; a bad body is refused.
+        let (forbidden, _) = await call("POST", "/api/channels", body: body)
+        #expect(forbidden == 401)
+        let bad = await api().respond(
+            to: HTTPRequest(method: "POST", path: "/api/channels", authorization: tokens.adminToken, body: Array(#"{"name":""}"#.utf8))
+        )
+        #expect(bad.status == 400)
+        #expect(!tokens.isAdmin(tokens.mint(user: id(1))))
+        #expect(!TokenAuthority(secret: Data(repeating: 9, count: 32)).isAdmin(tokens.adminToken))
     }
 
     @Test func theAPIWantsAValidToken() async {

@@ -114,6 +114,29 @@ struct ServeProcess {
         #expect(first.stop() == 0)
     }
 
+    @Test func channelsCreatedFromTheCommandLineAreListedAndServed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-channel-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let created = try CommandRun.readstates(
+            "channel", "create", "--name", "ops", "--members", "80351110224678912, 80351110224678999", "--data-dir", directory.path
+        )
+        #expect(created.status == 0, "\(created.standardError)")
+        let channelID = created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(UInt64(channelID) != nil)
+        let listed = try CommandRun.readstates("channel", "list", "--data-dir", directory.path)
+        #expect(listed.standardOutput == "\(channelID)\tops\t80351110224678912,80351110224678999\t-\n")
+
+        let server = try ServeProcess.start(["--data-dir", directory.path])
+        let auth = ["Authorization": try token(directory)]
+        let ack = try RawHTTP.request(port: server.port, "POST", "/api/channels/\(channelID)/messages/\(message)/ack", headers: auth)
+        #expect(ack.status == 200)
+        #expect(server.stop() == 0)
+
+        let bad = try CommandRun.readstates("channel", "create", "--name", "x", "--members", "1,abc", "--data-dir", directory.path)
+        #expect(bad.status == 64)
+        #expect(bad.standardError.contains("--members"))
+    }
+
     @Test func tokenRefusesABadUserID() throws {
         let run = try CommandRun.readstates("token", "--user", "nope", "--data-dir", "/tmp/readstates-unused")
         #expect(run.status == 2)

@@ -37,6 +37,20 @@ public struct TokenAuthority: Sendable {
     }
 }
 
+extension TokenAuthority {
+    /// The admin credential: `admin.` + base64url(HMAC-SHA256(secret, "readstates-admin")).
+    /// Whoever holds the secret file can mint it (`readstates token --admin`); it is
+    /// needed to create channels over HTTP.
+    public var adminToken: String {
+        "admin." + Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Data("readstates-admin".utf8), using: key)))
+    }
+
+    public func isAdmin(_ token: String) -> Bool {
+        guard token.hasPrefix("admin."), let mac = Base64URL.decode(token.dropFirst("admin.".count)) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data("readstates-admin".utf8), using: key)
+    }
+}
+
 public enum TokenError: Error, Equatable, CustomStringConvertible {
     case malformed
     case badSignature

@@ -11,6 +11,7 @@ import Synchronization
 /// |---|---|
 /// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
 /// | `GET /api/users/@me/read-states` | the caller's read states |
+/// | `POST /api/channels` | create a channel (admin token) |
 /// | `POST /api/channels/{channel_id}/messages/{message_id}/ack` | ack (members only: 403 otherwise); optional body `{"manual": true, "mention_count": n}` |
 ///
 /// `/api/…` routes take a token (`readstates token`) in `Authorization`.
@@ -18,6 +19,9 @@ public struct RESTAPI: Sendable {
     public let engine: ReadStates
     public let tokens: TokenAuthority
     public let directory: ChannelDirectory
+    /// Where new channels are saved (nil: channels cannot be created over HTTP).
+    public let channelStore: (any ChannelStore)?
+    private let channelIDs = SnowflakeGenerator(worker: 0, process: 1)
     /// Whether the server is serving (for `/health`).
     public let serving: @Sendable () -> Bool
     /// Largest request body accepted.
@@ -27,8 +31,10 @@ public struct RESTAPI: Sendable {
         engine: ReadStates,
         tokens: TokenAuthority,
         directory: ChannelDirectory,
+        channelStore: (any ChannelStore)? = nil,
         serving: @escaping @Sendable () -> Bool
     ) {
+        self.channelStore = channelStore
         self.engine = engine
         self.tokens = tokens
         self.directory = directory
@@ -47,7 +53,9 @@ public struct RESTAPI: Sendable {
             return await withUser(request) { user in
                 await ack(user: user, channel: parts[2], message: parts[4], body: request.body)
             }
-        case (_, ["health"]), (_, ["api", "users", "@me", "read-states"]):
+        case ("POST", ["api", "channels"]):
+            return await createChannel(request)
+        case (_, ["health"]), (_, ["api", "users", "@me", "read-states"]), (_, ["api", "channels"]):
             return .error(405, "method not allowed")
         default:
             return .error(404, "no route for \(request.method) \(request.path)")
@@ -69,6 +77,34 @@ public struct RESTAPI: Sendable {
         } catch {
             return .error(401, "invalid token: \(error)")
         }
+    }
+
+    /// `POST /api/channels` with `Authorization: <admin token>` and
+    /// `{"name": "general", "members": ["1", "2"], "id"?: "…"}`: 201 and the channel.
+    private func createChannel(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let token = request.authorization, tokens.isAdmin(token) else {
+            return .error(401, "creating channels needs the admin token (`readstates token --admin`)")
+        }
+        guard let channelStore else { return .error(503, "this server's store keeps no channels") }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        guard request.body.count <= Self.maximumBodyBytes,
+            let body = try? decoder.decode(NewChannel.self, from: Data(request.body))
+        else {
+            return .error(400, "the body must be {\"name\": \"...\", \"members\": [\"user id\", ...]}")
+        }
+        let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(name.count), (1...1000).contains(body.members.count) else {
+            return .error(400, "a channel needs a name of 1-100 characters and 1-1000 members")
+        }
+        let channel = ChatChannel(id: body.id ?? channelIDs.next(), name: name, members: body.members)
+        do {
+            try await channelStore.saveChannel(channel)
+        } catch {
+            return .error(503, "the channel could not be saved: \(error)")
+        }
+        directory.add(channel)
+        return .json(directory.channel(channel.id).map(ChannelBody.init) ?? ChannelBody(channel), status: 201)
     }
 
     private func readStates(of user: Snowflake) async -> HTTPResponse {
@@ -124,6 +160,26 @@ private struct Health: Encodable {
     var status: String
     var readStates: Int
     var users: Int
+}
+
+private struct NewChannel: Decodable {
+    var id: Snowflake?
+    var name: String
+    var members: [Snowflake]
+}
+
+private struct ChannelBody: Encodable {
+    var id: Snowflake
+    var name: String
+    var members: [Snowflake]
+    var lastMessageId: Snowflake?
+
+    init(_ channel: ChatChannel) {
+        id = channel.id
+        name = channel.name
+        members = channel.members
+        lastMessageId = channel.lastMessageID
+    }
 }
 
 private struct AckOptions: Decodable {

@@ -13,6 +13,8 @@ public struct SessionMachine: Sendable {
         public var heartbeatIntervalMilliseconds = 41_250
         public var rateLimit = 120
         public var rateWindowMilliseconds: UInt64 = 60_000
+        /// How long a dropped session can be resumed.
+        public var resumeWindowMilliseconds: UInt64 = 120_000
 
         public init() {}
     }
@@ -99,6 +101,11 @@ public struct SessionMachine: Sendable {
     /// READY (or RESUMED) went out: the session is live.
     public mutating func ready() {
         if case .identifying(let user) = phase { phase = .ready(user: user) }
+    }
+
+    /// RESUME named an unknown session: the client may IDENTIFY on this connection.
+    public mutating func invalidated() {
+        if case .identifying = phase { phase = .awaitingIdentify }
     }
 
     /// Called periodically: closes a session whose client stopped heartbeating.

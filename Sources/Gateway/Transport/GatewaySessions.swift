@@ -19,7 +19,7 @@ final class GatewaySessions {
     private let inbox: ServiceInbox
     private let resumeURL: String
     private var connections: [Int: WebSocketConnection] = [:]
-    private var sessionsByUser: [Snowflake: [Int]] = [:]
+    private var registry: SessionRegistry
 
     init(
         engine: ReadStates,
@@ -37,6 +37,7 @@ final class GatewaySessions {
         self.configuration = configuration
         self.inbox = inbox
         self.resumeURL = resumeURL
+        registry = SessionRegistry(resumeWindowMilliseconds: configuration.resumeWindowMilliseconds)
     }
 
     var isEmpty: Bool { connections.isEmpty }
@@ -65,17 +66,22 @@ final class GatewaySessions {
         connections[id]?.writeNext() ?? 0
     }
 
+    /// The connection is gone: its session waits for a RESUME (unless the server
+    /// closed it for cause, which ends the session).
     func closed(_ id: Int) {
-        guard let connection = connections.removeValue(forKey: id) else { return }
-        if let user = connection.machine.user {
-            sessionsByUser[user]?.removeAll { $0 == id }
-            if sessionsByUser[user]?.isEmpty == true { sessionsByUser[user] = nil }
+        guard let connection = connections.removeValue(forKey: id), let sessionID = connection.sessionID else { return }
+        guard registry.connection(of: sessionID) == id else { return }
+        if let code = connection.closing, code != .goingAway {
+            registry.remove(sessionID)
+        } else {
+            registry.detach(sessionID, now: Monotonic.milliseconds())
         }
     }
 
-    /// Once a second: heartbeat deadlines.
+    /// Once a second: heartbeat deadlines, and sessions past their resume window.
     func tick() {
         let now = Monotonic.milliseconds()
+        registry.expire(now: now)
         for (id, connection) in connections {
             perform(connection.machine.tick(now: now), on: id)
         }
@@ -102,10 +108,8 @@ final class GatewaySessions {
                 connection.close(code)
             case .identify(let user):
                 identify(user, connection: id)
-            case .resume:
-                // Sessions are not kept for resuming yet: every session is unknown.
-                send(ServerFrame.invalidSession(resumable: false), to: connection)
-                connection.close(.invalidSequence)
+            case .resume(let user, let sessionID, let sequence):
+                resume(sessionID, user: user, sequence: sequence, connection: id)
             case .request(let user, let payload):
                 request(payload, from: user, connection: id)
             }
@@ -116,8 +120,50 @@ final class GatewaySessions {
         if !connection.enqueue(frame) { connection.close(.unknownError) }
     }
 
-    private func dispatch(_ type: String, _ data: some Encodable, to connection: WebSocketConnection) {
-        if !connection.enqueueDispatch(type, data) { connection.close(.unknownError) }
+    /// Numbers the dispatch in the session's sequence, keeps it for RESUME, and sends
+    /// it if the session is connected.
+    private func dispatch(_ type: String, _ data: some Encodable, toSession sessionID: String) {
+        guard let frame = registry.dispatch(type, data, to: sessionID) else { return }
+        if let id = registry.connection(of: sessionID), let connection = connections[id] {
+            send(frame, to: connection)
+        }
+    }
+
+    /// To every session of the user, connected or waiting to be resumed.
+    private func dispatch(_ type: String, _ data: some Encodable, toUser user: Snowflake) {
+        for sessionID in registry.sessions(of: user) {
+            dispatch(type, data, toSession: sessionID)
+        }
+    }
+
+    private func dispatch(_ type: String, _ data: some Encodable, toConnection id: Int) {
+        guard let sessionID = connections[id]?.sessionID else { return }
+        dispatch(type, data, toSession: sessionID)
+    }
+
+    private func resume(_ sessionID: String, user: Snowflake, sequence: Int, connection id: Int) {
+        guard let connection = connections[id] else { return }
+        // The client may notice a dropped connection before the server does: the old
+        // one gives way.
+        if let previous = registry.connection(of: sessionID), previous != id, let old = connections[previous] {
+            old.sessionID = nil
+            _ = old.machine.close(.unknownError)
+            old.close(.unknownError)
+            registry.detach(sessionID, now: Monotonic.milliseconds())
+        }
+        switch registry.resume(sessionID: sessionID, user: user, sequence: sequence, connection: id) {
+        case .success(let frames):
+            connection.sessionID = sessionID
+            for frame in frames { send(frame, to: connection) }
+            dispatch("RESUMED", Optional<Int>.none, toSession: sessionID)
+            connection.machine.ready()
+        case .failure(.unknownSession):
+            send(ServerFrame.invalidSession(resumable: false), to: connection)
+            connection.machine.invalidated()
+        case .failure(.invalidSequence):
+            _ = connection.machine.close(.invalidSequence)
+            connection.close(.invalidSequence)
+        }
     }
 
     private func identify(_ user: Snowflake, connection id: Int) {
@@ -137,21 +183,22 @@ final class GatewaySessions {
 
     func sendReady(user: Snowflake, states: [ReadState], connection id: Int) {
         guard let connection = connections[id], connection.machine.phase == .identifying(user: user) else { return }
-        connection.sessionID = Self.newSessionID()
+        let sessionID = Self.newSessionID()
+        connection.sessionID = sessionID
+        registry.create(sessionID: sessionID, user: user, connection: id)
         dispatch(
             "READY",
             ReadyPayload(
                 v: 10,
-                sessionId: connection.sessionID,
+                sessionId: sessionID,
                 resumeGatewayUrl: resumeURL,
                 user: .init(id: user),
                 channels: directory.channels(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
                 readState: ReadStateList(states)
             ),
-            to: connection
+            toSession: sessionID
         )
         connection.machine.ready()
-        sessionsByUser[user, default: []].append(id)
     }
 
     /// READY could not be built (the store is unreachable): the client may retry.
@@ -250,10 +297,7 @@ final class GatewaySessions {
             nonce: nonce
         )
         for member in channel.members {
-            for session in sessionsByUser[member] ?? [] {
-                guard let connection = connections[session] else { continue }
-                dispatch("MESSAGE_CREATE", created, to: connection)
-            }
+            dispatch("MESSAGE_CREATE", created, toUser: member)
         }
         // Mentions: inline for cached users; users not in the cache are loaded (and
         // counted) off the service thread.
@@ -272,19 +316,13 @@ final class GatewaySessions {
 
     /// MESSAGE_ACK to every session of the user, the acking one included.
     func publish(_ changes: [ReadStateChange], of user: Snowflake, manual: Bool) {
-        let updated = changes.filter(\.isUpdated)
-        guard !updated.isEmpty, let sessions = sessionsByUser[user] else { return }
-        for id in sessions {
-            guard let connection = connections[id] else { continue }
-            for change in updated {
-                dispatch("MESSAGE_ACK", MessageAck(change, manual: manual), to: connection)
-            }
+        for change in changes where change.isUpdated {
+            dispatch("MESSAGE_ACK", MessageAck(change, manual: manual), toUser: user)
         }
     }
 
     func requestFailed(connection id: Int, _ error: RequestError) {
-        guard let connection = connections[id] else { return }
-        dispatch("REQUEST_ERROR", error, to: connection)
+        dispatch("REQUEST_ERROR", error, toConnection: id)
     }
 
     private static func newSessionID() -> String {

@@ -6,9 +6,8 @@ import Snowflake
 final class WebSocketConnection {
     let wsi: OpaquePointer
     var machine: SessionMachine
-    var sessionID = ""
-    /// The last dispatch sequence number sent.
-    var sequence = 0
+    /// The session (in ``SessionRegistry``) once READY or RESUMED went out.
+    var sessionID: String?
     private var incoming: [UInt8] = []
     private var outbox: [[UInt8]] = []
     private var outboxHead = 0
@@ -48,11 +47,6 @@ final class WebSocketConnection {
         queuedBytes += frame.count
         lws_callback_on_writable(wsi)
         return queuedBytes <= Self.maximumQueuedBytes
-    }
-
-    func enqueueDispatch(_ type: String, _ data: some Encodable) -> Bool {
-        sequence += 1
-        return enqueue(ServerFrame.dispatch(type, sequence: sequence, data))
     }
 
     func close(_ code: GatewayCloseCode) {

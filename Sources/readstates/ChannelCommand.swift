@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ReadStatesModule
+import Snowflake
+
+/// `readstates channel create|list`: channels in the store, without a running server.
+///
+/// A running server loads channels when it starts; to add one while it runs, use
+/// `POST /api/channels` with the admin token.
+struct ChannelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "channel",
+        abstract: "Create or list channels in the store (a running server sees them after a restart).",
+        subcommands: [Create.self, List.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a channel (or replace the name and members of an existing ID).",
+            discussion: "Prints the channel's ID. Exit status: 0 on success, 64 for bad options, 1 when the store fails."
+        )
+
+        @Option(help: "The channel's name.")
+        var name: String
+
+        @Option(help: "Member user IDs, comma separated.")
+        var members: String
+
+        @Option(help: "The channel's ID (default: a new Snowflake).")
+        var id: String?
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func parsedMembers() throws -> [Snowflake] {
+            let parts = members.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !parts.isEmpty else { throw ValidationError("--members needs at least one user ID") }
+            return try parts.map { part in
+                do {
+                    return try Snowflake.parse(part)
+                } catch {
+                    throw ValidationError("--members: \(error)")
+                }
+            }
+        }
+
+        func validate() throws {
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 100 else {
+                throw ValidationError("--name must be 1 to 100 characters")
+            }
+            _ = try parsedMembers()
+            if let id {
+                do { _ = try Snowflake.parse(id) } catch { throw ValidationError("--id: \(error)") }
+            }
+        }
+
+        func run() async throws {
+            let opened = try await storeOptions.open(
+                storeOptions.store ?? .sqlite,
+                defaultDirectory: URL(fileURLWithPath: "./data"),
+                logger: Logger(label: "readstates.channel")
+            )
+            guard let store = opened.store as? any ChannelStore else { throw ValidationError("this store keeps no channels") }
+            let channelID = try id.map { try Snowflake.parse($0) } ?? SnowflakeGenerator(worker: 0, process: 2).next()
+            try await store.saveChannel(ChatChannel(id: channelID, name: name, members: try parsedMembers()))
+            await opened.close()
+            print(channelID.rawValue)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List channels: ID, name, members, newest message.")
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            let opened = try await storeOptions.open(
+                storeOptions.store ?? .sqlite,
+                defaultDirectory: URL(fileURLWithPath: "./data"),
+                logger: Logger(label: "readstates.channel")
+            )
+            guard let store = opened.store as? any ChannelStore else { throw ValidationError("this store keeps no channels") }
+            for channel in try await store.loadChannels().sorted(by: { $0.id < $1.id }) {
+                let members = channel.members.sorted().map { String($0.rawValue) }.joined(separator: ",")
+                print("\(channel.id.rawValue)\t\(channel.name)\t\(members)\t\(channel.lastMessageID.map { String($0.rawValue) } ?? "-")")
+            }
+            await opened.close()
+        }
+    }
+}
