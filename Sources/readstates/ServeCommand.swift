@@ -93,6 +93,24 @@ struct ServeCommand: AsyncParsableCommand {
             )
         }
         let directory = ChannelDirectory(channels)
+        let metrics = GatewayMetrics()
+        metrics.addSource {
+            let cache = engine.statistics
+            let flusher = writeBehind.statistics
+            return [
+                ("readstates_cache_read_states", Double(cache.readStates)),
+                ("readstates_cache_users", Double(cache.users)),
+                ("readstates_cache_hits", Double(cache.hits)),
+                ("readstates_cache_misses", Double(cache.misses)),
+                ("readstates_cache_evicted_users", Double(cache.evictedUsers)),
+                ("readstates_cache_dirty_states", Double(cache.dirtyStates)),
+                ("readstates_flush_batches", Double(flusher.batchesWritten)),
+                ("readstates_flush_rows", Double(flusher.rowsWritten)),
+                ("readstates_flush_failures", Double(flusher.failedWrites)),
+                ("readstates_flush_pending_states", Double(flusher.pendingStates)),
+                ("gateway_channels", Double(directory.count)),
+            ]
+        }
         let shared = SharedFlag()
         var serverConfiguration = GatewayServer.Configuration(host: host, port: port)
         serverConfiguration.tlsCertificatePath = tlsCert
@@ -104,6 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
                 tokens: tokens,
                 directory: directory,
                 channelStore: channelStore,
+                metrics: metrics,
                 serving: { shared.value }
             )
         )

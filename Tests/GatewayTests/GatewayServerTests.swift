@@ -88,6 +88,9 @@ final class SlowUserPersistence: ReadStatesPersistence {
             port, "POST", "/api/channels/1/messages/1/ack", headers: auth, body: String(repeating: " ", count: 10_000)
         )
         #expect(tooLarge.status == 413)
+        let metrics = try await http(port, "GET", "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("# TYPE gateway_connections gauge"))
         // The server still serves after bad requests.
         #expect(try await http(port, "GET", "/health").status == 200)
     }

@@ -20,13 +20,14 @@ import Testing
         )
         let engine = ReadStates(configuration: .init(capacity: 1000, shards: 2), persistence: persistence)
         let shared = Snowflake(rawValue: 175_928_847_299_117_000)
+        let metrics = GatewayMetrics()
         let directory = ChannelDirectory([
             ChatChannel(id: channel, name: "a-only", members: [userA]),
             ChatChannel(id: shared, name: "a-and-b", members: [userA, userB]),
         ])
         let server = try GatewayServer(
             configuration: .init(port: 0),
-            rest: RESTAPI(engine: engine, tokens: tokens, directory: directory, serving: { true })
+            rest: RESTAPI(engine: engine, tokens: tokens, directory: directory, metrics: metrics, serving: { true })
         )
         defer { server.stop() }
         let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
@@ -41,6 +42,16 @@ import Testing
         #expect(run.output.contains("all checks passed"))
         // The scenario's last ack there (while one session was away) was newer + 1.
         #expect(engine.readStatesIfCached(of: userA)?.first { $0.channelID == channel }?.lastMessageID.rawValue == newer.rawValue + 1)
+        // What the scenario did shows in /metrics.
+        let scraped = String(decoding: metrics.scrape(), as: UTF8.self)
+        for line in [
+            #"gateway_dispatches_total{type="READY"}"#, #"gateway_dispatches_total{type="MESSAGE_ACK"}"#,
+            #"gateway_dispatches_total{type="MESSAGE_CREATE"}"#, #"gateway_dispatches_total{type="RESUMED"}"#,
+            #"gateway_closes_total{code="4003"} 1"#, #"gateway_closes_total{code="4004"} 1"#,
+            "gateway_ready_build_seconds_count", #"readstates_cache_operation_seconds_count{operation="ack"}"#,
+        ] {
+            #expect(scraped.contains(line), "\(line)")
+        }
         // B was mentioned once in the shared channel; A's own message is acked.
         let statesOfB = try #require(engine.readStatesIfCached(of: userB))
         #expect(statesOfB.map(\.channelID) == [shared])

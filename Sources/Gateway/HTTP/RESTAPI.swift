@@ -9,6 +9,7 @@ import Synchronization
 ///
 /// | route | |
 /// |---|---|
+/// | `GET /metrics` | Prometheus text: connections, dispatches by event, READY build time, cache figures, flusher figures |
 /// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
 /// | `GET /api/users/@me/read-states` | the caller's read states |
 /// | `POST /api/channels` | create a channel (admin token) |
@@ -21,6 +22,7 @@ public struct RESTAPI: Sendable {
     public let directory: ChannelDirectory
     /// Where new channels are saved (nil: channels cannot be created over HTTP).
     public let channelStore: (any ChannelStore)?
+    public let metrics: GatewayMetrics
     private let channelIDs = SnowflakeGenerator(worker: 0, process: 1)
     /// Whether the server is serving (for `/health`).
     public let serving: @Sendable () -> Bool
@@ -32,9 +34,11 @@ public struct RESTAPI: Sendable {
         tokens: TokenAuthority,
         directory: ChannelDirectory,
         channelStore: (any ChannelStore)? = nil,
+        metrics: GatewayMetrics = GatewayMetrics(),
         serving: @escaping @Sendable () -> Bool
     ) {
         self.channelStore = channelStore
+        self.metrics = metrics
         self.engine = engine
         self.tokens = tokens
         self.directory = directory
@@ -46,6 +50,8 @@ public struct RESTAPI: Sendable {
         switch (request.method, parts) {
         case ("GET", ["health"]):
             return health()
+        case ("GET", ["metrics"]):
+            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.scrape())
         case ("GET", ["api", "users", "@me", "read-states"]):
             return await withUser(request) { user in await readStates(of: user) }
         case ("POST", let parts) where parts.count == 6 && parts[0] == "api" && parts[1] == "channels"

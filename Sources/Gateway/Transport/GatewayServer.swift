@@ -58,6 +58,7 @@ public final class GatewayServer: Sendable {
                 tokens: rest.tokens,
                 directory: rest.directory,
                 messageIDs: messageIDs,
+                metrics: rest.metrics,
                 configuration: configuration.session,
                 inbox: inbox,
                 resumeURL: "\(scheme)://\(configuration.host):\(configuration.port)/gateway"

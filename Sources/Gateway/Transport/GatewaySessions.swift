@@ -1,5 +1,6 @@
 internal import CWebsockets
 import Foundation
+import Prometheus
 import ReadStatesModule
 import Snowflake
 
@@ -15,6 +16,7 @@ final class GatewaySessions {
     private let tokens: TokenAuthority
     private let directory: ChannelDirectory
     private let messageIDs: SnowflakeGenerator
+    private let metrics: GatewayMetrics
     private let configuration: SessionMachine.Configuration
     private let inbox: ServiceInbox
     private let resumeURL: String
@@ -26,6 +28,7 @@ final class GatewaySessions {
         tokens: TokenAuthority,
         directory: ChannelDirectory,
         messageIDs: SnowflakeGenerator,
+        metrics: GatewayMetrics,
         configuration: SessionMachine.Configuration,
         inbox: ServiceInbox,
         resumeURL: String
@@ -34,6 +37,7 @@ final class GatewaySessions {
         self.tokens = tokens
         self.directory = directory
         self.messageIDs = messageIDs
+        self.metrics = metrics
         self.configuration = configuration
         self.inbox = inbox
         self.resumeURL = resumeURL
@@ -46,6 +50,7 @@ final class GatewaySessions {
         let machine = SessionMachine(configuration: configuration, tokens: tokens, now: Monotonic.milliseconds())
         let connection = WebSocketConnection(wsi: wsi, machine: machine)
         connections[id] = connection
+        metrics.connections.increment()
         _ = connection.enqueue(machine.hello)
     }
 
@@ -69,7 +74,10 @@ final class GatewaySessions {
     /// The connection is gone: its session waits for a RESUME (unless the server
     /// closed it for cause, which ends the session).
     func closed(_ id: Int) {
-        guard let connection = connections.removeValue(forKey: id), let sessionID = connection.sessionID else { return }
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        metrics.connections.decrement()
+        if let code = connection.closing { metrics.closed(code: code.rawValue) }
+        guard let sessionID = connection.sessionID else { return }
         guard registry.connection(of: sessionID) == id else { return }
         if let code = connection.closing, code != .goingAway {
             registry.remove(sessionID)
@@ -124,6 +132,7 @@ final class GatewaySessions {
     /// it if the session is connected.
     private func dispatch(_ type: String, _ data: some Encodable, toSession sessionID: String) {
         guard let frame = registry.dispatch(type, data, to: sessionID) else { return }
+        metrics.dispatched(type)
         if let id = registry.connection(of: sessionID), let connection = connections[id] {
             send(frame, to: connection)
         }
@@ -167,6 +176,7 @@ final class GatewaySessions {
     }
 
     private func identify(_ user: Snowflake, connection id: Int) {
+        connections[id]?.identifiedAt = ContinuousClock.now
         if let states = engine.readStatesIfCached(of: user) {
             sendReady(user: user, states: states, connection: id)
             return
@@ -199,6 +209,7 @@ final class GatewaySessions {
             toSession: sessionID
         )
         connection.machine.ready()
+        if let start = connection.identifiedAt { metrics.readyBuild.record(ContinuousClock.now - start) }
     }
 
     /// READY could not be built (the store is unreachable): the client may retry.
@@ -240,9 +251,12 @@ final class GatewaySessions {
                 continue
             }
             do {
-                if let change = try engine.ackIfCached(
+                let start = ContinuousClock.now
+                let inline = try engine.ackIfCached(
                     user: user, channel: channel, messageID: message, manual: manual, mentionCount: mentionCount
-                ) {
+                )
+                metrics.ackLatency.record(ContinuousClock.now - start)
+                if let change = inline {
                     changes.append(change)
                 } else {
                     missed.append((channel, message))
@@ -303,7 +317,10 @@ final class GatewaySessions {
         // counted) off the service thread.
         var uncached: [Snowflake] = []
         for mentioned in mentions.users {
-            if (try? engine.mentionIfCached(user: mentioned, channel: channelID, messageID: messageID)) == nil {
+            let start = ContinuousClock.now
+            let inline = try? engine.mentionIfCached(user: mentioned, channel: channelID, messageID: messageID)
+            metrics.mentionLatency.record(ContinuousClock.now - start)
+            if inline == nil {
                 uncached.append(mentioned)
             }
         }

@@ -8,6 +8,8 @@ final class WebSocketConnection {
     var machine: SessionMachine
     /// The session (in ``SessionRegistry``) once READY or RESUMED went out.
     var sessionID: String?
+    /// When IDENTIFY arrived, for the READY build-time histogram.
+    var identifiedAt: ContinuousClock.Instant?
     private var incoming: [UInt8] = []
     private var outbox: [[UInt8]] = []
     private var outboxHead = 0

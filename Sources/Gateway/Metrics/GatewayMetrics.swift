@@ -1,0 +1,65 @@
+public import Prometheus
+import Synchronization
+
+/// The gateway's Prometheus metrics (`GET /metrics`), on swift-prometheus's registry.
+///
+/// Counters and histograms are updated where things happen; figures the engine and
+/// the write-behind flusher already count are read when scraped, through `sources`.
+public final class GatewayMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let connections: Gauge
+    let readyBuild: DurationHistogram
+    let ackLatency: DurationHistogram
+    let mentionLatency: DurationHistogram
+    private let sources: Mutex<[@Sendable () -> [(name: String, value: Double)]]> = Mutex([])
+
+    public init() {
+        connections = registry.makeGauge(name: "gateway_connections", help: "Open gateway WebSocket connections.")
+        let micro: [Duration] = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000]
+            .map { .microseconds($0) }
+        readyBuild = registry.makeDurationHistogram(
+            name: "gateway_ready_build_seconds",
+            buckets: micro,
+            help: "From IDENTIFY to READY queued, including a load from the store on a miss."
+        )
+        ackLatency = registry.makeDurationHistogram(
+            name: "readstates_cache_operation_seconds", labels: [("operation", "ack")], buckets: micro,
+            help: "Time of one inline cache operation."
+        )
+        mentionLatency = registry.makeDurationHistogram(
+            name: "readstates_cache_operation_seconds", labels: [("operation", "mention")], buckets: micro,
+            help: "Time of one inline cache operation."
+        )
+    }
+
+    /// A dispatch sent, by event name.
+    func dispatched(_ type: String) {
+        registry.makeCounter(name: "gateway_dispatches_total", labels: [("type", type)], help: "Dispatches sent, by event.").increment()
+    }
+
+    /// A client payload received, by opcode.
+    func received(op: Int) {
+        registry.makeCounter(name: "gateway_client_payloads_total", labels: [("op", String(op))], help: "Client payloads, by opcode.")
+            .increment()
+    }
+
+    func closed(code: UInt16) {
+        registry.makeCounter(name: "gateway_closes_total", labels: [("code", String(code))], help: "Sessions closed by the server, by close code.")
+            .increment()
+    }
+
+    /// Adds figures read at each scrape (name → value), exposed as gauges.
+    public func addSource(_ source: @escaping @Sendable () -> [(name: String, value: Double)]) {
+        sources.withLock { $0.append(source) }
+    }
+
+    /// The Prometheus text exposition.
+    public func scrape() -> [UInt8] {
+        for source in sources.withLock({ $0 }) {
+            for (name, value) in source() {
+                registry.makeGauge(name: name).set(value)
+            }
+        }
+        return registry.emitToBuffer()
+    }
+}
