@@ -46,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "TLS private key (PEM).")
     var tlsKey: String?
 
+    @Option(help: "Client payloads a session may send per 60 s before it is closed with 4008 (0: no limit).")
+    var rateLimit = 120
+
     @Flag(help: "On a store with no channels, create a few demo channels and users to try the gateway with.")
     var demo = false
 
@@ -54,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard cacheCapacity > 0 else { throw ValidationError("--cache-capacity must be positive") }
+        guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (off) or more") }
         _ = try flushDelaySeconds()
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
     }
@@ -115,6 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
         var serverConfiguration = GatewayServer.Configuration(host: host, port: port)
         serverConfiguration.tlsCertificatePath = tlsCert
         serverConfiguration.tlsPrivateKeyPath = tlsKey
+        serverConfiguration.session.rateLimit = rateLimit
         let server = try GatewayServer(
             configuration: serverConfiguration,
             rest: RESTAPI(

@@ -11,6 +11,7 @@ public import Snowflake
 public struct SessionMachine: Sendable {
     public struct Configuration: Sendable {
         public var heartbeatIntervalMilliseconds = 41_250
+        /// Payloads allowed per `rateWindowMilliseconds`; 0 turns the limit off.
         public var rateLimit = 120
         public var rateWindowMilliseconds: UInt64 = 60_000
         /// How long a dropped session can be resumed.
@@ -124,6 +125,7 @@ public struct SessionMachine: Sendable {
     /// Sliding window over the last `rateLimit` arrivals.
     private mutating func admit(now: UInt64) -> Bool {
         let limit = configuration.rateLimit
+        guard limit > 0 else { return true }
         if arrivals.count < limit {
             arrivals.append(now)
             return true
