@@ -28,7 +28,21 @@ public enum ServerFrame {
     }
 
     public static func dispatch(_ type: String, sequence: Int, _ data: some Encodable) -> [UInt8] {
-        encode(Frame(op: .dispatch, d: data, s: sequence, t: type))
+        guard let writable = data as? any JSONWritable else {
+            return encode(Frame(op: .dispatch, d: data, s: sequence, t: type))
+        }
+        var writer = JSONWriter(capacity: 512)
+        writer.beginObject()
+        writer.key("op")
+        writer.integer(GatewayOpcode.dispatch.rawValue)
+        writer.key("d")
+        writable.write(to: &writer)
+        writer.key("s")
+        writer.integer(sequence)
+        writer.key("t")
+        writer.string(type)
+        writer.endObject()
+        return writer.bytes
     }
 
     private static func encode(_ frame: some Encodable) -> [UInt8] {

@@ -1,0 +1,132 @@
+import Snowflake
+
+// The hand-written JSON of the dispatch payloads: the same keys and values as their
+// `Encodable` conformance (nil optionals left out), checked against it in the tests.
+
+extension ReadStateList: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("version")
+        writer.integer(Int(version))
+        writer.key("partial")
+        writer.bool(partial)
+        writer.key("entries")
+        writer.beginArray()
+        for entry in entries {
+            writer.beginObject()
+            writer.key("id")
+            writer.snowflake(entry.id)
+            writer.key("last_message_id")
+            writer.snowflake(entry.lastMessageId)
+            writer.key("mention_count")
+            writer.integer(entry.mentionCount)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.endObject()
+    }
+}
+
+extension ReadyPayload: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("v")
+        writer.integer(v)
+        writer.key("session_id")
+        writer.string(sessionId)
+        writer.key("resume_gateway_url")
+        writer.string(resumeGatewayUrl)
+        writer.key("user")
+        writer.beginObject()
+        writer.key("id")
+        writer.snowflake(user.id)
+        writer.endObject()
+        writer.key("channels")
+        writer.beginArray()
+        for channel in channels {
+            writer.beginObject()
+            writer.key("id")
+            writer.snowflake(channel.id)
+            writer.key("name")
+            writer.string(channel.name)
+            if let last = channel.lastMessageId {
+                writer.key("last_message_id")
+                writer.snowflake(last)
+            }
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("read_state")
+        readState.write(to: &writer)
+        writer.endObject()
+    }
+}
+
+extension MessageAck: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("channel_id")
+        writer.snowflake(channelId)
+        writer.key("message_id")
+        writer.snowflake(messageId)
+        writer.key("mention_count")
+        writer.integer(mentionCount)
+        writer.key("version")
+        writer.integer(Int(version))
+        writer.key("manual")
+        writer.bool(manual)
+        writer.key("changed")
+        writer.bool(changed)
+        writer.endObject()
+    }
+}
+
+extension MessageCreate: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("id")
+        writer.snowflake(id)
+        writer.key("channel_id")
+        writer.snowflake(channelId)
+        writer.key("author")
+        writer.beginObject()
+        writer.key("id")
+        writer.snowflake(author.id)
+        writer.endObject()
+        writer.key("content")
+        writer.string(content)
+        writer.key("mentions")
+        writer.beginArray()
+        for mention in mentions {
+            writer.beginObject()
+            writer.key("id")
+            writer.snowflake(mention.id)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("mention_everyone")
+        writer.bool(mentionEveryone)
+        if let nonce {
+            writer.key("nonce")
+            writer.string(nonce)
+        }
+        writer.endObject()
+    }
+}
+
+extension RequestError: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("op")
+        writer.integer(op)
+        writer.key("code")
+        writer.integer(code)
+        writer.key("message")
+        writer.string(message)
+        if let nonce {
+            writer.key("nonce")
+            writer.string(nonce)
+        }
+        writer.endObject()
+    }
+}
