@@ -10,6 +10,8 @@ prints the first failed check and exits 1. The test suite runs it (GatewayTests)
 import asyncio
 import json
 import sys
+import urllib.error
+import urllib.request
 
 import websockets
 
@@ -137,6 +139,24 @@ async def main(url, token_a, token_a2, token_b, channel, message, shared, user_b
     await stranger.send(json.dumps({"op": 2, "d": {"token": token_b}}))
     check((await receive(stranger))["t"] == "READY", "IDENTIFY after INVALID_SESSION")
     await stranger.close()
+
+    # A message over HTTP takes the same path: B's session gets MESSAGE_CREATE.
+    def post(path, token, body):
+        http_url = url.replace("ws://", "http://").replace("/gateway", path)
+        request = urllib.request.Request(http_url, method="POST", data=json.dumps(body).encode())
+        request.add_header("Authorization", token)
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    status, sent = await asyncio.to_thread(post, f"/api/channels/{shared}/messages", token_a, {"content": "@everyone lunch"})
+    check(status == 200 and sent["mention_everyone"] is True and sent["mentions"] == [{"id": user_b}], f"HTTP message: {sent}")
+    event = await receive(b)
+    check(event["t"] == "MESSAGE_CREATE" and event["d"]["id"] == sent["id"], f"B got the HTTP message: {event}")
+    status, _ = await asyncio.to_thread(post, f"/api/channels/{channel}/messages", token_b, {"content": "let me in"})
+    check(status == 403, f"HTTP message outside the user's channels: {status}")
 
     for ws in (a1, a2, b):
         await ws.close()

@@ -55,7 +55,8 @@ import Testing
         // B was mentioned once in the shared channel; A's own message is acked.
         let statesOfB = try #require(engine.readStatesIfCached(of: userB))
         #expect(statesOfB.map(\.channelID) == [shared])
-        #expect(statesOfB.first?.mentionCount == 1)
+        // Mentioned by name over the socket and by @everyone over HTTP.
+        #expect(statesOfB.first?.mentionCount == 2)
         #expect(engine.readStatesIfCached(of: userA)?.first { $0.channelID == shared }?.lastMessageID == directory.channel(shared)?.lastMessageID)
     }
 }

@@ -13,6 +13,7 @@ import Synchronization
 /// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
 /// | `GET /api/users/@me/read-states` | the caller's read states |
 /// | `POST /api/channels` | create a channel (admin token) |
+/// | `POST /api/channels/{channel_id}/messages` | send a message (members only) |
 /// | `POST /api/channels/{channel_id}/messages/{message_id}/ack` | ack (members only: 403 otherwise); optional body `{"manual": true, "mention_count": n}` |
 ///
 /// `/api/…` routes take a token (`readstates token`) in `Authorization`.
@@ -23,6 +24,8 @@ public struct RESTAPI: Sendable {
     /// Where new channels are saved (nil: channels cannot be created over HTTP).
     public let channelStore: (any ChannelStore)?
     public let metrics: GatewayMetrics
+    /// Sends messages through the running gateway (attached by ``GatewayServer``).
+    public let messages = MessageRelay()
     private let channelIDs = SnowflakeGenerator(worker: 0, process: 1)
     /// Whether the server is serving (for `/health`).
     public let serving: @Sendable () -> Bool
@@ -61,6 +64,8 @@ public struct RESTAPI: Sendable {
             }
         case ("POST", ["api", "channels"]):
             return await createChannel(request)
+        case ("POST", let parts) where parts.count == 4 && parts[0] == "api" && parts[1] == "channels" && parts[3] == "messages":
+            return await withUser(request) { user in await sendMessage(from: user, channel: parts[2], body: request.body) }
         case (_, ["health"]), (_, ["api", "users", "@me", "read-states"]), (_, ["api", "channels"]):
             return .error(405, "method not allowed")
         default:
@@ -111,6 +116,28 @@ public struct RESTAPI: Sendable {
         }
         directory.add(channel)
         return .json(directory.channel(channel.id).map(ChannelBody.init) ?? ChannelBody(channel), status: 201)
+    }
+
+    /// `POST /api/channels/{id}/messages` with `{"content": "...", "nonce"?: "..."}`: sent
+    /// as SEND_MESSAGE would be; 200 and the MESSAGE_CREATE payload.
+    private func sendMessage(from user: Snowflake, channel: Substring, body: [UInt8]) async -> HTTPResponse {
+        guard let channelID = Snowflake(String(channel)) else { return .error(400, "\(channel) is not a Snowflake") }
+        let decoder = JSONDecoder()
+        guard body.count <= Self.maximumBodyBytes, let message = try? decoder.decode(NewMessage.self, from: Data(body)),
+            (1...ClientPayload.maximumContentCharacters).contains(message.content.count)
+        else {
+            return .error(400, "the body must be {\"content\": \"1 to \(ClientPayload.maximumContentCharacters) characters\"}")
+        }
+        switch await messages.send(user: user, channel: channelID, content: message.content, nonce: message.nonce) {
+        case .success(let created):
+            var writer = JSONWriter()
+            created.write(to: &writer)
+            return HTTPResponse(status: 200, contentType: "application/json", body: writer.bytes)
+        case .failure(let error):
+            return .error(error.code == 10003 ? 404 : error.code == 50001 ? 403 : 503, error.message)
+        case nil:
+            return .error(503, "the gateway is not running")
+        }
     }
 
     private func readStates(of user: Snowflake) async -> HTTPResponse {
@@ -166,6 +193,11 @@ private struct Health: Encodable {
     var status: String
     var readStates: Int
     var users: Int
+}
+
+private struct NewMessage: Decodable {
+    var content: String
+    var nonce: String?
 }
 
 private struct NewChannel: Decodable {

@@ -68,7 +68,7 @@ public struct ReadyPayload: Encodable, Sendable {
 /// REQUEST_ERROR's payload: a request that was refused, and why. `code` follows
 /// Discord's JSON error codes where one fits (10003 unknown channel, 50001 missing
 /// access); 0 for a store failure.
-public struct RequestError: Encodable, Sendable, Equatable {
+public struct RequestError: Error, Encodable, Sendable, Equatable {
     public var op: Int
     public var code: Int
     public var message: String

@@ -48,6 +48,7 @@ public final class GatewayServer: Sendable {
         port = configuration.port
         let inbox = ServiceInbox()
         self.inbox = inbox
+        rest.messages.attach(inbox)
         let started = Mutex<Result<Void, GatewayError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let finished = finished
@@ -133,6 +134,8 @@ enum ServiceEvent: Sendable {
     case readyFailed(connection: Int)
     case acked(user: Snowflake, changes: [ReadStateChange], manual: Bool)
     case requestFailed(connection: Int, RequestError)
+    /// A message sent over HTTP, performed on the service thread like SEND_MESSAGE.
+    case sendMessage(MessageRequest)
     /// Once a second, from a timer: heartbeat deadlines.
     case tick
     /// `stop()`: RECONNECT and close every session, then end the loop.
@@ -146,6 +149,8 @@ final class ServiceInbox: Sendable {
         var events: [ServiceEvent] = []
         var context: LWSContextHandle?
         var stopping = false
+        /// The service thread is gone: nothing posted now would be handled.
+        var closed = false
     }
 
     private let state = Mutex(State())
@@ -154,8 +159,18 @@ final class ServiceInbox: Sendable {
         state.withLock { $0.context = LWSContextHandle(context.pointer) }
     }
 
+    /// The service thread ends: later posts are refused, and messages still waiting
+    /// get an answer.
     func detach() {
-        state.withLock { $0.context = nil }
+        let left = state.withLock { state in
+            state.context = nil
+            state.closed = true
+            defer { state.events = [] }
+            return state.events
+        }
+        for case .sendMessage(let request) in left {
+            request.reply(.failure(RequestError(op: 100, code: 0, message: "the server is stopping", nonce: request.nonce)))
+        }
     }
 
     var isStopping: Bool { state.withLock { $0.stopping } }
@@ -170,12 +185,16 @@ final class ServiceInbox: Sendable {
         return first
     }
 
-    func post(_ event: ServiceEvent) {
-        let context = state.withLock { state in
+    /// - Returns: false when the service thread is gone (the event is dropped).
+    @discardableResult
+    func post(_ event: ServiceEvent) -> Bool {
+        let (accepted, context) = state.withLock { state -> (Bool, LWSContextHandle?) in
+            guard !state.closed else { return (false, nil) }
             state.events.append(event)
-            return state.context
+            return (true, state.context)
         }
         context?.cancelService()
+        return accepted
     }
 
     func drain() -> [ServiceEvent] {

@@ -226,7 +226,9 @@ final class GatewaySessions {
         case .bulkAck(let items):
             ack(items.map { ($0.channelId, $0.messageId) }, manual: false, mentionCount: 0, user: user, connection: id, op: .bulkAck)
         case .sendMessage(let channel, let content, let nonce):
-            sendMessage(content, nonce: nonce, to: channel, from: user, connection: id)
+            if case .failure(let error) = sendMessage(content, nonce: nonce, to: channel, from: user, connection: id) {
+                requestFailed(connection: id, error)
+            }
         case .heartbeat, .identify, .resume:
             break
         }
@@ -237,7 +239,7 @@ final class GatewaySessions {
         manual: Bool,
         mentionCount: Int,
         user: Snowflake,
-        connection id: Int,
+        connection id: Int?,
         op: GatewayOpcode
     ) {
         var changes: [ReadStateChange] = []
@@ -280,7 +282,9 @@ final class GatewaySessions {
                 inbox.post(.acked(user: user, changes: loaded, manual: manual))
             } catch {
                 inbox.post(.acked(user: user, changes: loaded, manual: manual))
-                inbox.post(.requestFailed(connection: id, RequestError(op: op.rawValue, code: 0, message: "\(error)", nonce: nil)))
+                if let id {
+                    inbox.post(.requestFailed(connection: id, RequestError(op: op.rawValue, code: 0, message: "\(error)", nonce: nil)))
+                }
             }
         }
     }
@@ -288,15 +292,18 @@ final class GatewaySessions {
     /// A member's message: a new Snowflake, MESSAGE_CREATE to every connected member,
     /// mentions counted, the channel's newest message moved, the author's read state
     /// acked to it.
-    private func sendMessage(_ content: String, nonce: String?, to channelID: Snowflake, from user: Snowflake, connection id: Int) {
+    /// - Parameter id: the sending connection (nil for a message that came over HTTP).
+    func sendMessage(
+        _ content: String,
+        nonce: String?,
+        to channelID: Snowflake,
+        from user: Snowflake,
+        connection id: Int?
+    ) -> Result<MessageCreate, RequestError> {
         guard let channel = directory.channel(channelID), directory.isMember(user, of: channelID) else {
             let code = directory.channel(channelID) == nil ? 10003 : 50001
             let message = code == 10003 ? "unknown channel \(channelID)" : "not a member of channel \(channelID)"
-            requestFailed(
-                connection: id,
-                RequestError(op: GatewayOpcode.sendMessage.rawValue, code: code, message: message, nonce: nonce)
-            )
-            return
+            return .failure(RequestError(op: GatewayOpcode.sendMessage.rawValue, code: code, message: message, nonce: nonce))
         }
         let messageID = messageIDs.next()
         let mentions = MessageMentions(content: content, members: channel.members, author: user)
@@ -329,6 +336,7 @@ final class GatewaySessions {
             Task { _ = try? await engine.mention(users: uncached, channel: channelID, messageID: messageID) }
         }
         ack([(channelID, messageID)], manual: false, mentionCount: 0, user: user, connection: id, op: .sendMessage)
+        return .success(created)
     }
 
     /// MESSAGE_ACK to every session of the user, the acking one included.
@@ -338,7 +346,8 @@ final class GatewaySessions {
         }
     }
 
-    func requestFailed(connection id: Int, _ error: RequestError) {
+    func requestFailed(connection id: Int?, _ error: RequestError) {
+        guard let id else { return }
         dispatch("REQUEST_ERROR", error, toConnection: id)
     }
 

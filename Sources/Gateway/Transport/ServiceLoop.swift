@@ -116,6 +116,10 @@ final class ServiceLoop {
             case .readyFailed(let id): sessions.readyFailed(connection: id)
             case .acked(let user, let changes, let manual): sessions.publish(changes, of: user, manual: manual)
             case .requestFailed(let id, let error): sessions.requestFailed(connection: id, error)
+            case .sendMessage(let request):
+                request.reply(
+                    sessions.sendMessage(request.content, nonce: request.nonce, to: request.channel, from: request.user, connection: nil)
+                )
             case .tick: sessions.tick()
             case .goAway: sessions.goAway()
             }
