@@ -20,6 +20,29 @@ import Testing
         }
     }
 
+    @Test func onePassScansEachShardOnceHoweverUnequalTheShards() async throws {
+        let engine = ReadStates(
+            configuration: .init(capacity: 400, shards: 4), persistence: InMemoryReadStatesPersistence(), clock: time.clock
+        )
+        for user in 1...60 {
+            _ = try await engine.ack(user: id(UInt64(user)), channel: id(10), messageID: id(5))
+        }
+        var cursors: [Int] = []
+        var calls = 0
+        var collected = 0
+        while true {
+            let (states, complete) = engine.collectDirty(now: 0, age: 0, cursors: &cursors, usersPerShard: 3)
+            calls += 1
+            collected += states.count
+            if complete { break }
+            try #require(calls < 1000)
+        }
+        #expect(collected == 60)
+        // No shard holds more than 60 users: at most 20 slices of 3, plus the call that
+        // finds the last shard's end.
+        #expect(calls <= 21)
+    }
+
     @Test func dirtyStatesAreCollectedOnceTheyAreOldEnoughAndThenClean() async throws {
         let engine = makeEngine(shards: 2)
         time.now.store(100, ordering: .relaxed)
