@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(pkg-config libwebsockets-dev libssl-dev libcap-dev libsqlite3-dev)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(postgresql python3-pip)
+    packages+=(postgresql python3-pip openssl)
 fi
 
 missing=()

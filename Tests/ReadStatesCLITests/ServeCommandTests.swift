@@ -14,7 +14,7 @@ struct ServeProcess {
         let process = try Subprocess.spawn(CommandRun.executable.path, ["serve", "--port", "0"] + arguments, stderr: log)
         for _ in 0..<400 {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: #"url=http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
+            if let range = text.range(of: #"url=https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
                 let port = Int32(text[range].split(separator: ":").last ?? "")
             {
                 return ServeProcess(process: process, port: port, log: log)
@@ -135,6 +135,41 @@ struct ServeProcess {
         let bad = try CommandRun.readstates("channel", "create", "--name", "x", "--members", "1,abc", "--data-dir", directory.path)
         #expect(bad.status == 64)
         #expect(bad.standardError.contains("--members"))
+    }
+
+    /// wss and https on the same port, with a self-signed pair made by openssl and a
+    /// third-party client (Python's ssl and websockets).
+    @Test func tlsServesTheGatewayAndHTTP() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-tls-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let cert = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let made = try Subprocess.run(
+            "/usr/bin/env",
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"]
+        )
+        #expect(made.status == 0, "\(made.error)")
+        let server = try ServeProcess.start(["--data-dir", directory.path, "--demo", "--tls-cert", cert, "--tls-key", key])
+        let script = """
+            import asyncio, json, ssl, sys, urllib.request, websockets
+            context = ssl.create_default_context(); context.check_hostname = False; context.verify_mode = ssl.CERT_NONE
+            port, token = sys.argv[1], sys.argv[2]
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/health", context=context) as response:
+                assert json.loads(response.read())["status"] == "ok"
+            async def main():
+                async with websockets.connect(f"wss://127.0.0.1:{port}/gateway", ssl=context) as ws:
+                    assert json.loads(await ws.recv())["op"] == 10
+                    await ws.send(json.dumps({"op": 2, "d": {"token": token}}))
+                    ready = json.loads(await ws.recv())
+                    assert ready["t"] == "READY" and ready["d"]["resume_gateway_url"].startswith("wss://"), ready
+            asyncio.run(main())
+            print("tls ok")
+            """
+        let run = try Subprocess.run("/usr/bin/env", ["python3", "-c", script, String(server.port), try token(directory)])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("tls ok"))
+        #expect(server.stop() == 0)
     }
 
     @Test func tokenRefusesABadUserID() throws {
