@@ -68,16 +68,18 @@ public final class ReadStates: Sendable {
     }
 
     /// Runs one table operation on a user's shard and hands any evictions to persistence
-    /// once the lock is released.
+    /// before the lock is released.
+    ///
+    /// Under the lock, not after it: in between, another thread could miss on the
+    /// evicted user, load it from persistence without the evicted states, and cache
+    /// older data (the model-based concurrency test caught this as a lost mention).
     @inline(__always)
     func onShard<Result>(
         of user: Snowflake,
         _ body: (inout ShardTable, inout [Eviction]) throws(ReadStatesError) -> Result
     ) throws(ReadStatesError) -> Result {
-        let (result, evictions) = try shard(for: user).withTable(body)
-        for eviction in evictions {
+        try shard(for: user).withTable(body) { eviction in
             persistence.evicted(user: eviction.user, dirtyStates: eviction.dirtyStates)
         }
-        return result
     }
 }

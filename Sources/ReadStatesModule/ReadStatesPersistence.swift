@@ -6,8 +6,10 @@ public import Snowflake
 /// implements it over a dictionary for tests and benchmarks.
 ///
 /// ## Threading
-/// `evicted` is called from whichever thread caused the eviction, after the cache's
-/// lock is released; it must not block (queue the write, do not perform it).
+/// `evicted` is called from whichever thread caused the eviction, while it still holds
+/// the lock of the shard the user was in: until it returns, no one can miss on that
+/// user and load it, so a reload always sees the evicted states. It must be quick and
+/// must not block or call back into the cache (queue the write, do not perform it).
 public protocol ReadStatesPersistence: Sendable {
     /// All of a user's stored read states (empty for a user with none).
     func load(user: Snowflake) async throws -> [ReadState]

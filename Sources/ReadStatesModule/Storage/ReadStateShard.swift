@@ -19,16 +19,18 @@ final class ReadStateShard: Sendable {
         state = Mutex(State(table: table))
     }
 
-    /// Runs `body` on the table under the lock and returns what it returns along with
-    /// the evictions it caused, which the caller hands to persistence after unlocking.
+    /// Runs `body` on the table under the lock, then, still under it, hands each
+    /// eviction `body` caused to `evicted`.
     @inline(__always)
     func withTable<Result>(
-        _ body: (inout ShardTable, inout [Eviction]) throws(ReadStatesError) -> Result
-    ) throws(ReadStatesError) -> (Result, [Eviction]) {
-        try state.withLock { (state) throws(ReadStatesError) -> (Result, [Eviction]) in
+        _ body: (inout ShardTable, inout [Eviction]) throws(ReadStatesError) -> Result,
+        evicted: (Eviction) -> Void
+    ) throws(ReadStatesError) -> Result {
+        try state.withLock { (state) throws(ReadStatesError) -> Result in
             var evictions: [Eviction] = []
             let result = try body(&state.table, &evictions)
-            return (result, evictions)
+            for eviction in evictions { evicted(eviction) }
+            return result
         }
     }
 }
