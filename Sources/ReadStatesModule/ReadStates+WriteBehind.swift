@@ -1,4 +1,4 @@
-public import Snowflake
+import Snowflake
 import Synchronization
 
 extension ReadStates {

@@ -1,4 +1,4 @@
-public import Snowflake
+import Snowflake
 import Synchronization
 
 /// The read-state engine: an in-process LRU cache of every cached user's read states,

@@ -1,4 +1,4 @@
-public import Snowflake
+import Snowflake
 
 /// Errors of the read-state engine: a struct around a private code, so new cases do
 /// not break callers.

@@ -229,6 +229,6 @@ extension WriteBehind {
         }
         // The final flush runs in a task of its own: this one is cancelled, and the
         // stores' I/O would stop at once in a cancelled task.
-        try await Task { try await self.flush(from: engine, everything: true) }.value
+        _ = try await Task { try await self.flush(from: engine, everything: true) }.value
     }
 }

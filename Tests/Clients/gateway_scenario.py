@@ -158,6 +158,23 @@ async def main(url, token_a, token_a2, token_b, channel, message, shared, user_b
     status, _ = await asyncio.to_thread(post, f"/api/channels/{channel}/messages", token_b, {"content": "let me in"})
     check(status == 403, f"HTTP message outside the user's channels: {status}")
 
+    # B was mentioned twice (by name, then @everyone): two unread mentions.
+    def get(path, token):
+        request = urllib.request.Request(url.replace("ws://", "http://").replace("/gateway", path))
+        request.add_header("Authorization", token)
+        with urllib.request.urlopen(request) as response:
+            return json.loads(response.read())
+
+    states = await asyncio.to_thread(get, "/api/users/@me/read-states", token_b)
+    counts = {e["id"]: e["mention_count"] for e in states["entries"]}
+    check(counts == {shared: 2}, f"B's mentions: {states}")
+
+    # An ack over HTTP reaches the user's sessions as MESSAGE_ACK too.
+    status, acked = await asyncio.to_thread(post, f"/api/channels/{shared}/messages/{sent['id']}/ack", token_b, {})
+    check(status == 200 and acked["changed"] is True and acked["mention_count"] == 0, f"HTTP ack: {acked}")
+    event = await receive(b)
+    check(event["t"] == "MESSAGE_ACK" and event["d"]["message_id"] == sent["id"], f"B's HTTP ack on the socket: {event}")
+
     for ws in (a1, a2, b):
         await ws.close()
 

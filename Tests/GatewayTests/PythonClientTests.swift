@@ -55,8 +55,28 @@ import Testing
         // B was mentioned once in the shared channel; A's own message is acked.
         let statesOfB = try #require(engine.readStatesIfCached(of: userB))
         #expect(statesOfB.map(\.channelID) == [shared])
-        // Mentioned by name over the socket and by @everyone over HTTP.
-        #expect(statesOfB.first?.mentionCount == 2)
+        // Mentioned by name over the socket and by @everyone over HTTP, then acked over HTTP.
+        #expect(statesOfB.first?.mentionCount == 0)
+        #expect(statesOfB.first?.lastMessageID == directory.channel(shared)?.lastMessageID)
         #expect(engine.readStatesIfCached(of: userA)?.first { $0.channelID == shared }?.lastMessageID == directory.channel(shared)?.lastMessageID)
+    }
+
+    @Test func rateLimitHeartbeatTimeoutAndBadResumeCloseTheSession() async throws {
+        let tokens = TokenAuthority(secret: Data(repeating: 5, count: 32))
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
+        var configuration = GatewayServer.Configuration(port: 0)
+        configuration.session.rateLimit = 5
+        configuration.session.heartbeatIntervalMilliseconds = 400
+        let server = try GatewayServer(
+            configuration: configuration,
+            rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })
+        )
+        defer { server.stop() }
+        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
+            .appendingPathComponent("Tests/Clients/gateway_limits.py")
+        let arguments = ["python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1))]
+        let run = try await blocking { try Subprocess.run("/usr/bin/env", arguments) }
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("all checks passed"))
     }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A minimal HTTP/1.1 client over a plain socket, for tests: one request per
 /// connection (`Connection: close`), the response read to the end.

@@ -1,3 +1,4 @@
+import ReadStatesModule
 import Snowflake
 import Synchronization
 
@@ -10,7 +11,7 @@ struct MessageRequest: Sendable {
     var reply: @Sendable (Result<MessageCreate, RequestError>) -> Void
 }
 
-/// Hands messages sent over HTTP to the gateway's service thread, which sends them as
+/// Hands messages (and acks) sent over HTTP to the gateway's service thread, which sends them as
 /// it sends SEND_MESSAGE (one path for both: numbering, fan-out, mentions, the author's
 /// ack). Attached by ``GatewayServer`` when it starts.
 public final class MessageRelay: Sendable {
@@ -20,6 +21,13 @@ public final class MessageRelay: Sendable {
 
     func attach(_ inbox: ServiceInbox) {
         self.inbox.withLock { $0 = inbox }
+    }
+
+    /// An ack applied over HTTP: the user's sessions get MESSAGE_ACK as for one sent on
+    /// the socket.
+    func publishAck(user: Snowflake, change: ReadStateChange, manual: Bool) {
+        guard change.isUpdated, let inbox = inbox.withLock({ $0 }) else { return }
+        inbox.post(.acked(user: user, changes: [change], manual: manual))
     }
 
     /// - Returns: nil when no server is attached (or it stopped).

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// An HTTP request as the transport hands it over: the parts our routes read.
 public struct HTTPRequest: Sendable {

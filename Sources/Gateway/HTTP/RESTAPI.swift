@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import ReadStatesModule
-public import Snowflake
+import Snowflake
 import Synchronization
 
 /// The HTTP routes beside the WebSocket: health and read states. Pure request in,
@@ -182,6 +182,7 @@ public struct RESTAPI: Sendable {
                 manual: options.manual ?? false,
                 mentionCount: options.mentionCount ?? 0
             )
+            messages.publishAck(user: user, change: change, manual: options.manual ?? false)
             return .json(MessageAck(change, manual: options.manual ?? false))
         } catch {
             return .error(503, "read states unavailable: \(error)")

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Snowflake
 
 /// What a client may send, decoded and checked (IDs are Snowflakes, sizes bounded).

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Frames the server sends, as JSON text: `{"op":…, "d":…, "s":…, "t":…}` with `s`
 /// and `t` only on dispatches, keys in snake_case, IDs as strings.

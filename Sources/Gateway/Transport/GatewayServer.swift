@@ -1,5 +1,5 @@
 internal import CWebsockets
-public import Foundation
+import Foundation
 import ReadStatesModule
 public import Snowflake
 import Synchronization

@@ -28,8 +28,9 @@ final class HTTPConnection {
         let length = Int(lws_hdr_total_length(wsi, token))
         guard length > 0, length < 8192 else { return nil }
         var bytes = [CChar](repeating: 0, count: length + 1)
-        guard lws_hdr_copy(wsi, &bytes, Int32(bytes.count), token) >= 0 else { return nil }
-        return String(cString: bytes)
+        let copied = Int(lws_hdr_copy(wsi, &bytes, Int32(bytes.count), token))
+        guard copied >= 0 else { return nil }
+        return String(decoding: bytes.prefix(copied).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Where the answer stands: lws wants one write per WRITEABLE callback, so the

@@ -1,4 +1,4 @@
-public import Snowflake
+import Snowflake
 import Synchronization
 
 /// One partition of the cache: its table and its in-flight loads behind one lock.

@@ -1,4 +1,4 @@
-public import Snowflake
+import Snowflake
 
 /// A user the cache dropped, with the states persistence has not seen yet.
 struct Eviction {

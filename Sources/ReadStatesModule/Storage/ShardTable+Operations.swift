@@ -1,4 +1,4 @@
-public import Snowflake
+import Snowflake
 
 /// The read-state operations on one shard. Each returns nil when the user is not
 /// cached: the caller loads the user (off this lock) and tries again.
