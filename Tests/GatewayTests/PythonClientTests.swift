@@ -79,4 +79,35 @@ import Testing
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))
     }
+
+    @Test func aClientThatStopsReadingIsDisconnectedAndOthersAreServed() async throws {
+        let tokens = TokenAuthority(secret: Data(repeating: 6, count: 32))
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
+        let channel = Snowflake(rawValue: 175_928_847_299_117_063)
+        let metrics = GatewayMetrics()
+        var configuration = GatewayServer.Configuration(port: 0)
+        configuration.session.rateLimit = 0
+        configuration.session.sendBacklogLimitBytes = 64 * 1024
+        let server = try GatewayServer(
+            configuration: configuration,
+            rest: RESTAPI(
+                engine: engine,
+                tokens: tokens,
+                directory: ChannelDirectory([ChatChannel(id: channel, name: "flood", members: [id(1)])]),
+                metrics: metrics,
+                serving: { true }
+            )
+        )
+        defer { server.stop() }
+        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
+            .appendingPathComponent("Tests/Clients/gateway_slow_reader.py")
+        let arguments = [
+            "python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), String(channel.rawValue),
+        ]
+        let run = try await blocking { try Subprocess.run("/usr/bin/env", arguments) }
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("all checks passed"))
+        let scraped = String(decoding: metrics.scrape(), as: UTF8.self)
+        #expect(scraped.contains(#"gateway_closes_total{code="4000"} 1"#), "\(scraped)")
+    }
 }

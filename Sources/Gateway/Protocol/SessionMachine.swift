@@ -14,6 +14,9 @@ public struct SessionMachine: Sendable {
         /// Payloads allowed per `rateWindowMilliseconds`; 0 turns the limit off.
         public var rateLimit = 120
         public var rateWindowMilliseconds: UInt64 = 60_000
+        /// Unsent bytes queued for one connection past which its client counts as not
+        /// reading: the connection is closed (4000) rather than buffered without bound.
+        public var sendBacklogLimitBytes = 4 << 20
         /// How long a dropped session can be resumed.
         public var resumeWindowMilliseconds: UInt64 = 120_000
 

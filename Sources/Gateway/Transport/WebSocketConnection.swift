@@ -19,8 +19,6 @@ final class WebSocketConnection {
     /// lws may read the last frame's bytes after `lws_write` returns: kept until the next.
     private var lastWritten: [UInt8] = []
 
-    /// Largest backlog of unsent bytes before the client counts as not reading.
-    static let maximumQueuedBytes = 4 << 20
 
     init(wsi: OpaquePointer, machine: SessionMachine) {
         self.wsi = wsi
@@ -48,7 +46,7 @@ final class WebSocketConnection {
         outbox.append(frame)
         queuedBytes += frame.count
         lws_callback_on_writable(wsi)
-        return queuedBytes <= Self.maximumQueuedBytes
+        return queuedBytes <= machine.configuration.sendBacklogLimitBytes
     }
 
     func close(_ code: GatewayCloseCode) {
