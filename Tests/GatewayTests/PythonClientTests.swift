@@ -110,4 +110,34 @@ import Testing
         let scraped = String(decoding: metrics.scrape(), as: UTF8.self)
         #expect(scraped.contains(#"gateway_closes_total{code="4000"} 1"#), "\(scraped)")
     }
+
+    @Test func shutdownSendsReconnectThenGoingAway() async throws {
+        let tokens = TokenAuthority(secret: Data(repeating: 7, count: 32))
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
+        let server = try GatewayServer(
+            configuration: .init(port: 0),
+            rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })
+        )
+        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
+            .appendingPathComponent("Tests/Clients/gateway_shutdown.py")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-shutdown-\(UUID()).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let client = try Subprocess.spawn(
+            "/usr/bin/env",
+            ["python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1))],
+            stdout: output
+        )
+        let identified = try await blocking { () -> Bool in
+            for _ in 0..<400 {
+                if (try? String(contentsOf: output, encoding: .utf8))?.contains("identified") == true { return true }
+                usleep(25_000)
+            }
+            return false
+        }
+        #expect(identified)
+        try await blocking { server.stop() }
+        let status = try await blocking { client.wait() }
+        #expect(status == 0)
+        #expect((try? String(contentsOf: output, encoding: .utf8))?.contains("all checks passed") == true)
+    }
 }
