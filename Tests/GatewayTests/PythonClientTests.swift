@@ -140,4 +140,52 @@ import Testing
         #expect(status == 0)
         #expect((try? String(contentsOf: output, encoding: .utf8))?.contains("all checks passed") == true)
     }
+
+    /// READY of a user whose load waits does not hold up another user's READY.
+    @Test func aSessionWaitingForItsLoadDoesNotHoldUpOthers() async throws {
+        let tokens = TokenAuthority(secret: Data(repeating: 8, count: 32))
+        let persistence = SlowUserPersistence(slowUser: id(1))
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: persistence)
+        let server = try GatewayServer(
+            configuration: .init(port: 0),
+            rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })
+        )
+        defer { server.stop() }
+        let script = """
+            import asyncio, json, sys, websockets
+            async def identify(url, token):
+                ws = await websockets.connect(url)
+                await ws.recv()
+                await ws.send(json.dumps({"op": 2, "d": {"token": token}}))
+                return ws
+            async def main(url, slow, fast):
+                a = await identify(url, slow)
+                b = await identify(url, fast)
+                assert json.loads(await asyncio.wait_for(b.recv(), 5))["t"] == "READY"
+                print("fast ready", flush=True)
+                assert json.loads(await asyncio.wait_for(a.recv(), 20))["t"] == "READY"
+                print("slow ready", flush=True)
+            asyncio.run(main(*sys.argv[1:4]))
+            """
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-slow-\(UUID()).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let client = try Subprocess.spawn(
+            "/usr/bin/env",
+            ["python3", "-c", script, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), tokens.mint(user: id(2))],
+            stdout: output
+        )
+        let fastFirst = try await blocking { () -> Bool in
+            for _ in 0..<400 {
+                let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+                if text.contains("fast ready") { return !text.contains("slow ready") }
+                usleep(25_000)
+            }
+            return false
+        }
+        #expect(fastFirst)
+        persistence.open()
+        let status = try await blocking { client.wait() }
+        #expect(status == 0)
+        #expect((try? String(contentsOf: output, encoding: .utf8))?.contains("slow ready") == true)
+    }
 }
