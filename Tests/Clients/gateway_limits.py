@@ -7,30 +7,10 @@ Exits 0 when every check held; otherwise prints the failed check and exits 1.
 """
 import asyncio
 import json
-import sys
 
 import websockets
 
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise CheckFailed(what)
-
-
-async def receive(ws, timeout=5):
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
-
-
-async def closed_with(ws, code, timeout=5):
-    try:
-        while True:
-            await receive(ws, timeout)
-    except websockets.ConnectionClosed as closed:
-        check(closed.rcvd is not None and closed.rcvd.code == code, f"expected close {code}, got {closed.rcvd}")
+from gateway_checks import check, closed_with, receive, run
 
 
 async def main(url, token):
@@ -64,8 +44,4 @@ async def main(url, token):
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main(*sys.argv[1:3]))
-    except CheckFailed as failed:
-        print(f"check failed: {failed}", file=sys.stderr)
-        sys.exit(1)
+    run(main, 2)

@@ -9,24 +9,12 @@ prints the first failed check and exits 1. The test suite runs it (GatewayTests)
 """
 import asyncio
 import json
-import sys
 import urllib.error
 import urllib.request
 
 import websockets
 
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise CheckFailed(what)
-
-
-async def receive(ws, timeout=5):
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+from gateway_checks import check, closed_with, receive, run
 
 
 async def identify(url, token):
@@ -44,12 +32,7 @@ async def expect_close(url, frames, code):
         await receive(ws)  # HELLO
         for frame in frames:
             await ws.send(frame)
-        try:
-            while True:
-                await receive(ws)
-        except websockets.ConnectionClosed as closed:
-            check(closed.rcvd is not None and closed.rcvd.code == code,
-                  f"expected close {code} after {frames}, got {closed.rcvd}")
+        await closed_with(ws, code, after=f" after {frames}")
 
 
 async def main(url, token_a, token_a2, token_b, channel, message, shared, user_b):
@@ -191,8 +174,4 @@ async def main(url, token_a, token_a2, token_b, channel, message, shared, user_b
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main(*sys.argv[1:9]))
-    except CheckFailed as failed:
-        print(f"check failed: {failed}", file=sys.stderr)
-        sys.exit(1)
+    run(main, 8)

@@ -5,6 +5,11 @@ import Snowflake
 import TestSupport
 import Testing
 
+/// A script in Tests/Clients.
+func clientScript(_ name: String) -> URL {
+    PostgresTestServer.scriptsDirectory.deletingLastPathComponent().appendingPathComponent("Tests/Clients/\(name)")
+}
+
 /// The gateway driven by a third-party client: Python's `websockets` package
 /// (installed by `scripts/install-deps.sh --test`), running Tests/Clients/gateway_scenario.py.
 @Suite(.serialized) struct PythonClientTests {
@@ -30,8 +35,7 @@ import Testing
             rest: RESTAPI(engine: engine, tokens: tokens, directory: directory, metrics: metrics, serving: { true })
         )
         defer { server.stop() }
-        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
-            .appendingPathComponent("Tests/Clients/gateway_scenario.py")
+        let script = clientScript("gateway_scenario.py")
         let arguments = [
             "python3", script.path, "ws://127.0.0.1:\(server.port)/gateway",
                 tokens.mint(user: userA), tokens.mint(user: userA), tokens.mint(user: userB),
@@ -72,8 +76,7 @@ import Testing
             rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })
         )
         defer { server.stop() }
-        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
-            .appendingPathComponent("Tests/Clients/gateway_limits.py")
+        let script = clientScript("gateway_limits.py")
         let arguments = ["python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1))]
         let run = try await blocking { try Subprocess.run("/usr/bin/env", arguments) }
         #expect(run.status == 0, "\(run.error)")
@@ -99,8 +102,7 @@ import Testing
             )
         )
         defer { server.stop() }
-        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
-            .appendingPathComponent("Tests/Clients/gateway_slow_reader.py")
+        let script = clientScript("gateway_slow_reader.py")
         let arguments = [
             "python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), String(channel.rawValue),
         ]
@@ -118,8 +120,7 @@ import Testing
             configuration: .init(port: 0),
             rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })
         )
-        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
-            .appendingPathComponent("Tests/Clients/gateway_shutdown.py")
+        let script = clientScript("gateway_shutdown.py")
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-shutdown-\(UUID()).out")
         defer { try? FileManager.default.removeItem(at: output) }
         let client = try Subprocess.spawn(

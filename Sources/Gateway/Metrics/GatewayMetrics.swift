@@ -32,15 +32,10 @@ public final class GatewayMetrics: Sendable {
         )
     }
 
-    /// A dispatch sent, by event name.
-    func dispatched(_ type: String) {
-        registry.makeCounter(name: "gateway_dispatches_total", labels: [("type", type)], help: "Dispatches sent, by event.").increment()
-    }
-
-    /// A client payload received, by opcode.
-    func received(op: Int) {
-        registry.makeCounter(name: "gateway_client_payloads_total", labels: [("op", String(op))], help: "Client payloads, by opcode.")
-            .increment()
+    /// The counter of dispatches sent for one event name. (The registry looks it up
+    /// under a lock: callers on the service thread keep the counters they got.)
+    func dispatches(_ type: String) -> Counter {
+        registry.makeCounter(name: "gateway_dispatches_total", labels: [("type", type)], help: "Dispatches sent, by event.")
     }
 
     func closed(code: UInt16) {

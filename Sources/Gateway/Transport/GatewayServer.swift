@@ -122,9 +122,6 @@ public final class GatewayServer: Sendable {
         guard inbox.requestStop() else { return }
         finished.wait()
     }
-
-    /// Whether ``stop()`` was called.
-    public var isStopping: Bool { inbox.isStopping }
 }
 
 /// Work other threads hand to the service thread.

@@ -22,6 +22,8 @@ final class GatewaySessions {
     private let resumeURL: String
     private var connections: [Int: WebSocketConnection] = [:]
     private var registry: SessionRegistry
+    /// `gateway_dispatches_total` by event name, kept so a dispatch costs no registry lookup.
+    private var dispatchCounters: [String: Counter] = [:]
 
     init(
         engine: ReadStates,
@@ -132,7 +134,13 @@ final class GatewaySessions {
     /// it if the session is connected.
     private func dispatch(_ type: String, _ data: some Encodable, toSession sessionID: String) {
         guard let frame = registry.dispatch(type, data, to: sessionID) else { return }
-        metrics.dispatched(type)
+        if let counter = dispatchCounters[type] {
+            counter.increment()
+        } else {
+            let counter = metrics.dispatches(type)
+            dispatchCounters[type] = counter
+            counter.increment()
+        }
         if let id = registry.connection(of: sessionID), let connection = connections[id] {
             send(frame, to: connection)
         }
