@@ -77,6 +77,14 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// `{"id": "…"}`, the protocol's reference to a user.
+    public mutating func idObject(_ id: Snowflake) {
+        beginObject()
+        key("id")
+        snowflake(id)
+        endObject()
+    }
+
     public mutating func integer(_ value: Int) {
         separate()
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
