@@ -35,7 +35,7 @@ let package = Package(
         .systemLibrary(
             name: "CWebsockets",
             pkgConfig: "libwebsockets",
-            providers: [.apt(["libwebsockets-dev", "libssl-dev", "libcap-dev"])]
+            providers: [.apt(["libwebsockets-dev", "libev-dev", "libssl-dev", "libcap-dev"])]
         ),
         .target(name: "Snowflake", swiftSettings: swiftSettings),
         .target(

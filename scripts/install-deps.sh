@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages readstates builds against, when missing; with --test
-# also what the test suite runs (a PostgreSQL server, Python for a third-party client).
+# also what the test suite runs (a PostgreSQL server, Python for a third-party client,
+# tmux for the chat client in a terminal).
 # Safe to run again: it only calls apt-get when a package is not installed.
 set -euo pipefail
 
-packages=(pkg-config libwebsockets-dev libssl-dev libcap-dev libsqlite3-dev)
+packages=(pkg-config libwebsockets-dev libev-dev libssl-dev libcap-dev libsqlite3-dev)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(postgresql python3-pip openssl)
+    packages+=(postgresql python3-pip openssl tmux)
 fi
 
 missing=()

@@ -3,6 +3,9 @@
 public struct GatewayError: Error, CustomStringConvertible, Equatable {
     private enum Code: Equatable {
         case listenFailed(host: String, port: Int)
+        case clientContextFailed
+        case badURL(String, reason: String)
+        case connectFailed(String)
     }
 
     private let code: Code
@@ -11,10 +14,26 @@ public struct GatewayError: Error, CustomStringConvertible, Equatable {
         GatewayError(code: .listenFailed(host: host, port: port))
     }
 
+    static let clientContextFailed = GatewayError(code: .clientContextFailed)
+
+    static func badURL(_ url: String, reason: String) -> GatewayError {
+        GatewayError(code: .badURL(url, reason: reason))
+    }
+
+    static func connectFailed(_ reason: String) -> GatewayError {
+        GatewayError(code: .connectFailed(reason))
+    }
+
     public var description: String {
         switch code {
         case let .listenFailed(host, port):
             "could not listen on \(host):\(port) (address in use, or not an address of this machine)"
+        case .clientContextFailed:
+            "libwebsockets could not create a client context"
+        case let .badURL(url, reason):
+            "bad URL \(url): \(reason)"
+        case let .connectFailed(reason):
+            "could not connect: \(reason)"
         }
     }
 }

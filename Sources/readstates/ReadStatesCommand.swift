@@ -6,6 +6,9 @@ struct ReadStatesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "readstates",
         abstract: "A WebSocket chat gateway with an embedded Read States engine.",
-        subcommands: [ServeCommand.self, TokenCommand.self, ChannelCommand.self, SnowflakeCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, TokenCommand.self, ChannelCommand.self, ChatCommand.self, LoadgenCommand.self, EchoCommand.self,
+            SnowflakeCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -8,7 +8,7 @@ struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Print a token for a user, signed with the server's secret.",
-        discussion: "Exit status: 0 on success, 2 for a bad user ID, 1 when the secret cannot be read."
+        discussion: "The secret is created in the data directory when it is not there yet. Exit status: 0 on success, 2 for a bad user ID, 1 when the secret cannot be read."
     )
 
     @Option(help: "The user's Snowflake ID.")
@@ -17,11 +17,7 @@ struct TokenCommand: ParsableCommand {
     @Flag(help: "Print the admin token instead (for POST /api/channels).")
     var admin = false
 
-    @Option(help: "The server's data directory (its secret is DATA_DIR/secret, created if missing).")
-    var dataDir = "./data"
-
-    @Option(help: "The secret file the server was started with (--secret-file).")
-    var secretFile: String?
+    @OptionGroup var secret: SecretOptions
 
     func validate() throws {
         guard (user == nil) == admin else { throw ValidationError("give either --user ID or --admin") }
@@ -37,11 +33,8 @@ struct TokenCommand: ParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let url = secretFile.map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: dataDir).appendingPathComponent(ServerSecret.fileName)
         do {
-            let secret = try ServerSecret.load(from: url, createIfMissing: secretFile == nil)
-            let authority = TokenAuthority(secret: secret)
+            let authority = try secret.authority(createIfMissing: true)
             print(admin ? authority.adminToken : authority.mint(user: id))
         } catch {
             FileHandle.standardError.write(Data("readstates token: \(error)\n".utf8))

@@ -1,7 +1,7 @@
 import Foundation
+import Gateway
 
-/// A minimal HTTP/1.1 client over a plain socket, for tests: one request per
-/// connection (`Connection: close`), the response read to the end.
+/// HTTP requests from tests: ``BlockingHTTP`` on 127.0.0.1, with the body as JSON at hand.
 public enum RawHTTP {
     public struct Response: Sendable {
         public var status: Int
@@ -20,44 +20,7 @@ public enum RawHTTP {
         headers: [String: String] = [:],
         body: String = ""
     ) throws -> Response {
-        guard let fd = LoopbackSocket.connect(port: port) else { throw TestServerError("cannot connect to port \(port)") }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
-        text += "\r\n" + body
-        let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else {
-            throw TestServerError("send failed")
-        }
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            received.append(contentsOf: chunk[0..<count])
-            if let response = parse(received) { return response }
-        }
-        guard let response = parse(received) else {
-            throw TestServerError("no complete HTTP response: \(String(decoding: received, as: UTF8.self))")
-        }
-        return response
-    }
-
-    /// A complete response (headers and Content-Length bytes of body), or nil.
-    private static func parse(_ bytes: [UInt8]) -> Response? {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { return nil }
-        let head = text[..<split.lowerBound]
-        let body = String(text[split.upperBound...])
-        let statusLine = head.split(separator: "\r\n").first ?? ""
-        let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
-        let length = head.split(separator: "\r\n").dropFirst().first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
-        if let length, body.utf8.count < length { return nil }
-        return Response(status: status, body: body)
+        let response = try BlockingHTTP.request(port: port, method, path, headers: headers, body: body)
+        return Response(status: response.status, body: response.body)
     }
 }

@@ -6,13 +6,15 @@ public import Foundation
 public struct Subprocess: Sendable {
     public let pid: pid_t
 
-    /// Starts `path` with `arguments`; stdout and stderr go to the given files (or
-    /// /dev/null).
-    public static func spawn(_ path: String, _ arguments: [String], stdout: URL? = nil, stderr: URL? = nil) throws -> Subprocess {
+    /// Starts `path` with `arguments`; stdin reads the given file (a FIFO works: see
+    /// ``InputPipe``), stdout and stderr go to the given files (or /dev/null).
+    public static func spawn(
+        _ path: String, _ arguments: [String], stdin: URL? = nil, stdout: URL? = nil, stderr: URL? = nil
+    ) throws -> Subprocess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout?.path ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderr?.path ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]

@@ -45,12 +45,12 @@ public struct MessageAck: Codable, Sendable, Equatable {
 }
 
 /// READY's payload.
-public struct ReadyPayload: Encodable, Sendable {
-    public struct User: Encodable, Sendable {
+public struct ReadyPayload: Codable, Sendable {
+    public struct User: Codable, Sendable {
         public var id: Snowflake
     }
 
-    public struct Channel: Encodable, Sendable {
+    public struct Channel: Codable, Sendable {
         public var id: Snowflake
         public var name: String
         public var lastMessageId: Snowflake?
@@ -68,7 +68,7 @@ public struct ReadyPayload: Encodable, Sendable {
 /// REQUEST_ERROR's payload: a request that was refused, and why. `code` follows
 /// Discord's JSON error codes where one fits (10003 unknown channel, 50001 missing
 /// access); 0 for a store failure.
-public struct RequestError: Error, Encodable, Sendable, Equatable {
+public struct RequestError: Error, Codable, Sendable, Equatable {
     public var op: Int
     public var code: Int
     public var message: String
@@ -76,8 +76,8 @@ public struct RequestError: Error, Encodable, Sendable, Equatable {
 }
 
 /// MESSAGE_CREATE's payload.
-public struct MessageCreate: Encodable, Sendable {
-    public struct UserRef: Encodable, Sendable {
+public struct MessageCreate: Codable, Sendable {
+    public struct UserRef: Codable, Sendable {
         public var id: Snowflake
     }
 

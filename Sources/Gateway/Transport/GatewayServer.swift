@@ -139,45 +139,28 @@ enum ServiceEvent: Sendable {
     case goAway
 }
 
-/// What other threads hand to the service thread, and the one lws call they may make
-/// (`lws_cancel_service`, through the attached context).
+/// What other threads hand to the server's service thread, plus the stop request.
 final class ServiceInbox: Sendable {
-    private struct State {
-        var events: [ServiceEvent] = []
-        var context: LWSContextHandle?
-        var stopping = false
-        /// The service thread is gone: nothing posted now would be handled.
-        var closed = false
-    }
-
-    private let state = Mutex(State())
+    private let events = LWSInbox<ServiceEvent>()
+    private let stopping = Atomic<Bool>(false)
 
     func attach(_ context: LWSContext) {
-        state.withLock { $0.context = LWSContextHandle(context.pointer) }
+        events.attach(context)
     }
 
     /// The service thread ends: later posts are refused, and messages still waiting
     /// get an answer.
     func detach() {
-        let left = state.withLock { state in
-            state.context = nil
-            state.closed = true
-            defer { state.events = [] }
-            return state.events
-        }
-        for case .sendMessage(let request) in left {
+        for case .sendMessage(let request) in events.detach() {
             request.reply(.failure(RequestError(op: 100, code: 0, message: "the server is stopping", nonce: request.nonce)))
         }
     }
 
-    var isStopping: Bool { state.withLock { $0.stopping } }
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     /// - Returns: false when a stop was already requested.
     func requestStop() -> Bool {
-        let first = state.withLock { state in
-            defer { state.stopping = true }
-            return !state.stopping
-        }
+        let first = !stopping.exchange(true, ordering: .acquiringAndReleasing)
         if first { post(.goAway) }
         return first
     }
@@ -185,32 +168,10 @@ final class ServiceInbox: Sendable {
     /// - Returns: false when the service thread is gone (the event is dropped).
     @discardableResult
     func post(_ event: ServiceEvent) -> Bool {
-        let (accepted, context) = state.withLock { state -> (Bool, LWSContextHandle?) in
-            guard !state.closed else { return (false, nil) }
-            state.events.append(event)
-            return (true, state.context)
-        }
-        context?.cancelService()
-        return accepted
+        events.post(event)
     }
 
     func drain() -> [ServiceEvent] {
-        state.withLock { state in
-            defer { state.events.removeAll(keepingCapacity: true) }
-            return state.events
-        }
-    }
-}
-
-/// The context pointer, for `lws_cancel_service` only (the one thread-safe call).
-struct LWSContextHandle: @unchecked Sendable {
-    private let pointer: OpaquePointer?
-
-    init(_ pointer: OpaquePointer?) {
-        self.pointer = pointer
-    }
-
-    func cancelService() {
-        if let pointer { lws_cancel_service(pointer) }
+        events.drain()
     }
 }

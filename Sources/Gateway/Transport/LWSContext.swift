@@ -41,9 +41,14 @@ final class LWSContext {
         var user: UnsafeMutableRawPointer? = nil
         var tlsCertificatePath: String? = nil
         var tlsPrivateKeyPath: String? = nil
+        /// A client context: opens no port, may connect out over TLS.
+        var clientOnly = false
     }
 
     let pointer: OpaquePointer
+    /// Our libev loop (nil only if libev could not make one: then lws polls).
+    private let eventLoop: OpaquePointer?
+    private let foreignLoops: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let protocols: UnsafeMutableBufferPointer<lws_protocols>
     private var cStrings: [UnsafeMutablePointer<CChar>]
 
@@ -68,13 +73,27 @@ final class LWSContext {
         table.initializeElement(at: configuration.protocols.count, to: lws_protocols())
 
         var info = lws_context_creation_info()
-        info.port = configuration.port
-        info.iface = UnsafePointer(keep(configuration.host))
+        if configuration.clientOnly {
+            info.port = CONTEXT_PORT_NO_LISTEN
+            info.options |= CWebsockets_serverOptionDoSSLGlobalInit()
+        } else {
+            info.port = configuration.port
+            info.iface = UnsafePointer(keep(configuration.host))
+        }
         info.protocols = UnsafePointer(table.baseAddress)
         info.user = configuration.user
         info.gid = -1
         info.uid = -1
-        info.options = CWebsockets_serverOptionValidateUTF8()
+        info.options |= CWebsockets_serverOptionValidateUTF8()
+        // libev (epoll) rather than lws's poll() loop, on a loop of ours (see
+        // `service()`); lws keeps the foreign-loops array pointer, so it lives as long.
+        let eventLoop = ProcessInfo.processInfo.environment["READSTATES_LWS_POLL"] == nil ? CWebsockets_newEventLoop() : nil
+        let foreignLoops = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+        foreignLoops.initialize(to: eventLoop.map { UnsafeMutableRawPointer($0) })
+        if eventLoop != nil {
+            info.options |= CWebsockets_serverOptionLibev()
+            info.foreign_loops = foreignLoops
+        }
         if let cert = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
             info.options |= CWebsockets_serverOptionDoSSLGlobalInit()
             info.ssl_cert_filepath = UnsafePointer(keep(cert))
@@ -83,20 +102,27 @@ final class LWSContext {
 
         LWSLog.configureOnce()
         guard let context = lws_create_context(&info) else {
+            if let eventLoop { CWebsockets_destroyEventLoop(eventLoop) }
+            foreignLoops.deallocate()
             table.deinitialize()
             table.deallocate()
             strings.forEach { free($0) }
+            if configuration.clientOnly { throw GatewayError.clientContextFailed }
             throw GatewayError.listenFailed(host: configuration.host, port: Int(configuration.port))
         }
         self.pointer = context
         self.protocols = table
         self.cStrings = strings
+        self.eventLoop = eventLoop
+        self.foreignLoops = foreignLoops
     }
 
     /// Runs one round of the event loop (waits for events, dispatches callbacks).
     /// - Returns: false once the context is shutting down.
     func service() -> Bool {
-        lws_service(pointer, 0) >= 0
+        guard let eventLoop else { return lws_service(pointer, 0) >= 0 }
+        CWebsockets_runEventLoopOnce(eventLoop)
+        return true
     }
 
     /// Wakes a thread blocked in ``service()``: the only call safe from another thread.
@@ -106,6 +132,12 @@ final class LWSContext {
 
     deinit {
         lws_context_destroy(pointer)
+        if let eventLoop {
+            // Let lws's last watchers run, then free the loop.
+            CWebsockets_runEventLoopNoWait(eventLoop)
+            CWebsockets_destroyEventLoop(eventLoop)
+        }
+        foreignLoops.deallocate()
         protocols.deinitialize()
         protocols.deallocate()
         cStrings.forEach { free($0) }

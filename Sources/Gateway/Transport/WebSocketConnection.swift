@@ -10,15 +10,11 @@ final class WebSocketConnection {
     var sessionID: String?
     /// When IDENTIFY arrived, for the READY build-time histogram.
     var identifiedAt: ContinuousClock.Instant?
-    private var incoming: [UInt8] = []
-    private var outbox: [[UInt8]] = []
-    private var outboxHead = 0
-    private(set) var queuedBytes = 0
+    private var incoming = IncomingMessage()
+    private var outgoing = OutgoingFrames()
+    var queuedBytes: Int { outgoing.queuedBytes }
     /// Set once the session must close: sent after the frames queued before it.
     var closing: GatewayCloseCode?
-    /// lws may read the last frame's bytes after `lws_write` returns: kept until the next.
-    private var lastWritten: [UInt8] = []
-
 
     init(wsi: OpaquePointer, machine: SessionMachine) {
         self.wsi = wsi
@@ -29,24 +25,22 @@ final class WebSocketConnection {
     /// - Returns: the whole message when this chunk completes it; nil while more is
     ///   coming. Throws when the message is over the size limit or binary.
     func receive(_ chunk: UnsafeRawBufferPointer) throws(ClientPayload.DecodeError) -> [UInt8]? {
-        if lws_frame_is_binary(wsi) != 0 { throw .malformed("text frames only") }
-        guard incoming.count + chunk.count <= ClientPayload.maximumFrameBytes else {
-            incoming = []
-            throw .malformed("frame over \(ClientPayload.maximumFrameBytes) bytes")
+        do {
+            return try incoming.append(chunk, from: wsi, limit: ClientPayload.maximumFrameBytes)
+        } catch {
+            switch error {
+            case .binary: throw .malformed("text frames only")
+            case .tooLarge(let limit): throw .malformed("frame over \(limit) bytes")
+            }
         }
-        incoming.append(contentsOf: chunk)
-        guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return nil }
-        defer { incoming = [] }
-        return incoming
     }
 
     /// Queues a frame. - Returns: false when the backlog is over its limit.
     func enqueue(_ frame: [UInt8]) -> Bool {
         guard closing == nil else { return true }
-        outbox.append(frame)
-        queuedBytes += frame.count
+        outgoing.append(frame)
         lws_callback_on_writable(wsi)
-        return queuedBytes <= machine.configuration.sendBacklogLimitBytes
+        return outgoing.queuedBytes <= machine.configuration.sendBacklogLimitBytes
     }
 
     func close(_ code: GatewayCloseCode) {
@@ -58,26 +52,13 @@ final class WebSocketConnection {
     /// One write per WRITEABLE callback.
     /// - Returns: -1 to close the connection, else 0.
     func writeNext() -> Int32 {
-        if outboxHead < outbox.count {
-            let frame = outbox[outboxHead]
-            outboxHead += 1
-            queuedBytes -= frame.count
-            if outboxHead == outbox.count {
-                outbox.removeAll(keepingCapacity: true)
-                outboxHead = 0
-            }
-            let headroom = Int(CWebsockets_LWS_PRE())
-            lastWritten = [UInt8](repeating: 0, count: headroom) + frame
-            let written = lastWritten.withUnsafeMutableBufferPointer { storage in
-                lws_write(wsi, storage.baseAddress! + headroom, frame.count, LWS_WRITE_TEXT)
-            }
-            guard written >= 0 else { return -1 }
-            if outboxHead < outbox.count || closing != nil { lws_callback_on_writable(wsi) }
+        if !outgoing.isEmpty {
+            guard outgoing.writeNext(to: wsi) else { return -1 }
+            if !outgoing.isEmpty || closing != nil { lws_callback_on_writable(wsi) }
             return 0
         }
         if let closing {
-            var reason = Array(closing.reason.utf8)
-            lws_close_reason(wsi, lws_close_status(rawValue: UInt32(closing.rawValue)), &reason, reason.count)
+            OutgoingFrames.closeReason(closing.rawValue, closing.reason, on: wsi)
             return -1
         }
         return 0

@@ -65,7 +65,7 @@ struct BenchSummary {
 struct BenchOutput {
     let json: Bool
 
-    private func emit(_ object: [String: Any], _ text: String) {
+    func emit(_ object: [String: Any], _ text: String) {
         var line: String
         if json {
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
@@ -82,7 +82,7 @@ struct BenchOutput {
         String(format: "%.1f", Double(nanoseconds) / 1000)
     }
 
-    private func pad(_ value: some CustomStringConvertible, _ width: Int) -> String {
+    func pad(_ value: some CustomStringConvertible, _ width: Int) -> String {
         let text = value.description
         return String(repeating: " ", count: max(0, width - text.count)) + text
     }

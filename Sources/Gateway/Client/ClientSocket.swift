@@ -1,0 +1,30 @@
+internal import CWebsockets
+
+/// One client WebSocket on the service thread.
+final class ClientSocket {
+    /// Set when lws hands the connection back (`pwsi`), before any callback needs it.
+    var wsi: OpaquePointer?
+    var isOpen = false
+    var incoming = IncomingMessage()
+    var outgoing = OutgoingFrames()
+    /// A close we asked for: sent after the frames queued before it.
+    var closing: (code: UInt16, reason: String)?
+    /// The server's close frame, reported when the socket is gone.
+    var peerClose: (code: UInt16, reason: String)?
+
+    /// One write per WRITEABLE callback.
+    /// - Returns: -1 to close the connection, else 0.
+    func writeNext() -> Int32 {
+        guard let wsi else { return 0 }
+        if !outgoing.isEmpty {
+            guard outgoing.writeNext(to: wsi) else { return -1 }
+            if !outgoing.isEmpty || closing != nil { lws_callback_on_writable(wsi) }
+            return 0
+        }
+        if let closing {
+            OutgoingFrames.closeReason(closing.code, closing.reason, on: wsi)
+            return -1
+        }
+        return 0
+    }
+}

@@ -1,0 +1,124 @@
+internal import CWebsockets
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A WebSocket client on libwebsockets: one client context on a service thread of
+/// its own, carrying any number of connections (the chat client uses one, the load
+/// generator thousands).
+///
+/// ## Threading
+/// As on the server, every `lws_*` call happens on the service thread. The delegate
+/// runs there; other threads reach the connections only through ``post(_:)``, which
+/// queues the work and wakes the thread with `lws_cancel_service`.
+public final class WebSocketClient: Sendable {
+    enum Work: Sendable {
+        case run(@Sendable (ClientConnections) -> Void)
+        case tick
+        case stop
+    }
+
+    private let inbox = LWSInbox<Work>()
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Starts the service thread.
+    /// - Parameters:
+    ///   - tickInterval: how often the delegate's `tick` runs (nil: never). A load
+    ///     generator paces its sends with it; a chat client times heartbeats.
+    ///   - delegate: moves to the service thread and is used only there.
+    public init(tickInterval: Duration? = nil, delegate: sending any WebSocketClientDelegate) throws(GatewayError) {
+        let started = Mutex<GatewayError?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let inbox = inbox, finished = finished
+        let handoff = ServiceThreadHandoff(delegate)
+        let thread = Thread {
+            let connections = ClientConnections(delegate: handoff.value)
+            do throws(GatewayError) {
+                var configuration = LWSContext.Configuration(
+                    port: 0,
+                    protocols: [.init(name: "http", callback: clientCallback, receiveBufferSize: 65_536)],
+                    user: Unmanaged.passUnretained(connections).toOpaque()
+                )
+                configuration.clientOnly = true
+                connections.context = try LWSContext(configuration)
+            } catch {
+                started.withLock { $0 = error }
+                ready.signal()
+                finished.signal()
+                return
+            }
+            inbox.attach(connections.context)
+            ready.signal()
+            var ticker: (any DispatchSourceTimer)?
+            if let tickInterval {
+                let timer = DispatchSource.makeTimerSource(queue: .global(qos: .userInteractive))
+                let nanoseconds = Int(tickInterval.components.seconds) * 1_000_000_000
+                    + Int(tickInterval.components.attoseconds / 1_000_000_000)
+                timer.schedule(deadline: .now(), repeating: .nanoseconds(nanoseconds), leeway: .microseconds(50))
+                timer.setEventHandler { inbox.post(.tick) }
+                timer.resume()
+                ticker = timer
+            }
+            var stopping = false
+            while !connections.isFinished {
+                for work in inbox.drain() {
+                    switch work {
+                    case .run(let body): body(connections)
+                    case .tick: connections.delegate.tick(client: connections)
+                    case .stop: stopping = true
+                    }
+                }
+                if stopping { break }
+                connections.reportDeferred()
+                guard connections.context.service() else { break }
+                connections.reportDeferred()
+            }
+            ticker?.cancel()
+            _ = inbox.detach()
+            // Close frames for what is still open, served for a moment so the server
+            // sees a clean close rather than a dropped socket.
+            connections.closeAll()
+            let deadline = Monotonic.milliseconds() + 500
+            while connections.count > 0, Monotonic.milliseconds() < deadline, connections.context.service() {}
+            // Destroying the context ends the sockets; its callbacks still reach
+            // `connections`, which lives until after this.
+            connections.context = nil
+            withExtendedLifetime(connections) {}
+            finished.signal()
+        }
+        thread.name = "lws-client"
+        thread.start()
+        ready.wait()
+        if let error = started.withLock({ $0 }) { throw error }
+    }
+
+    /// Runs `work` on the service thread, where it may use the connections.
+    /// - Returns: false when the client has stopped (the work is dropped).
+    @discardableResult
+    public func post(_ work: @escaping @Sendable (ClientConnections) -> Void) -> Bool {
+        inbox.post(.run(work))
+    }
+
+    /// Closes every connection and ends the service thread; returns when it has.
+    public func stop() {
+        inbox.post(.stop)
+        wait()
+    }
+
+    /// Blocks until the service loop ends (``stop()``, or the delegate called
+    /// ``ClientConnections/finish()``).
+    public func wait() {
+        finished.wait()
+        finished.signal()
+    }
+}
+
+/// Moves the delegate to the service thread: created by the caller, used only there
+/// from then on (the caller gave it up with `sending`).
+private struct ServiceThreadHandoff: @unchecked Sendable {
+    let value: any WebSocketClientDelegate
+
+    init(_ value: sending any WebSocketClientDelegate) {
+        self.value = value
+    }
+}

@@ -1,0 +1,86 @@
+// The client's side of ``ClientPayload``: the JSON text frame a client sends, in the
+// shape `ClientPayload.decode` accepts (the tests round-trip every case).
+
+extension ClientPayload {
+    /// The payload as a gateway text frame: `{"op":…,"d":…}`.
+    public var frame: [UInt8] {
+        var writer = JSONWriter(capacity: 160)
+        writer.beginObject()
+        switch self {
+        case .heartbeat(let sequence):
+            writer.key("op")
+            writer.integer(GatewayOpcode.heartbeat.rawValue)
+            writer.key("d")
+            if let sequence { writer.integer(sequence) } else { writer.null() }
+        case .identify(let token):
+            writer.key("op")
+            writer.integer(GatewayOpcode.identify.rawValue)
+            writer.key("d")
+            writer.beginObject()
+            writer.key("token")
+            writer.string(token)
+            writer.endObject()
+        case .resume(let token, let sessionID, let sequence):
+            writer.key("op")
+            writer.integer(GatewayOpcode.resume.rawValue)
+            writer.key("d")
+            writer.beginObject()
+            writer.key("token")
+            writer.string(token)
+            writer.key("session_id")
+            writer.string(sessionID)
+            writer.key("seq")
+            writer.integer(sequence)
+            writer.endObject()
+        case .sendMessage(let channel, let content, let nonce):
+            writer.key("op")
+            writer.integer(GatewayOpcode.sendMessage.rawValue)
+            writer.key("d")
+            writer.beginObject()
+            writer.key("channel_id")
+            writer.snowflake(channel)
+            writer.key("content")
+            writer.string(content)
+            if let nonce {
+                writer.key("nonce")
+                writer.string(nonce)
+            }
+            writer.endObject()
+        case .ack(let channel, let message, let manual, let mentionCount):
+            writer.key("op")
+            writer.integer(GatewayOpcode.ack.rawValue)
+            writer.key("d")
+            writer.beginObject()
+            writer.key("channel_id")
+            writer.snowflake(channel)
+            writer.key("message_id")
+            writer.snowflake(message)
+            if manual {
+                writer.key("manual")
+                writer.bool(true)
+                writer.key("mention_count")
+                writer.integer(mentionCount)
+            }
+            writer.endObject()
+        case .bulkAck(let items):
+            writer.key("op")
+            writer.integer(GatewayOpcode.bulkAck.rawValue)
+            writer.key("d")
+            writer.beginObject()
+            writer.key("read_states")
+            writer.beginArray()
+            for item in items {
+                writer.beginObject()
+                writer.key("channel_id")
+                writer.snowflake(item.channelId)
+                writer.key("message_id")
+                writer.snowflake(item.messageId)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.endObject()
+        }
+        writer.endObject()
+        return writer.bytes
+    }
+}

@@ -1,0 +1,131 @@
+internal import CWebsockets
+import Foundation
+import Synchronization
+
+/// A bare libwebsockets echo server: every text message comes straight back. It
+/// measures the transport's ceiling on this machine (`readstates echo` driven by
+/// `readstates loadgen --echo`), the figure the gateway's event rate is compared with.
+/// Same thread model as ``GatewayServer``: one service thread, one callback.
+public final class EchoServer: Sendable {
+    public let port: Int32
+    private let inbox = LWSInbox<Bool>()
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Starts listening; returns once the port is open.
+    public init(host: String = "127.0.0.1", port: Int32) throws(GatewayError) {
+        let chosen = port == 0 ? LoopbackPort.free(host: host) : port
+        guard let chosen else { throw GatewayError.listenFailed(host: host, port: 0) }
+        self.port = chosen
+        let started = Mutex<GatewayError?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let inbox = inbox, finished = finished
+        let thread = Thread {
+            let echo = EchoConnections()
+            var context: LWSContext?
+            do throws(GatewayError) {
+                context = try LWSContext(
+                    .init(
+                        host: host, port: chosen,
+                        protocols: [.init(name: "http", callback: echoCallback, perSessionDataSize: MemoryLayout<Int>.size, receiveBufferSize: 65_536)],
+                        user: Unmanaged.passUnretained(echo).toOpaque()
+                    )
+                )
+            } catch {
+                started.withLock { $0 = error }
+                ready.signal()
+                finished.signal()
+                return
+            }
+            inbox.attach(context!)
+            ready.signal()
+            while inbox.drain().isEmpty, context!.service() {}
+            _ = inbox.detach()
+            // Destroying the context closes the connections; its callbacks still reach
+            // `echo`, which lives until after this.
+            context = nil
+            withExtendedLifetime(echo) {}
+            finished.signal()
+        }
+        thread.name = "lws-echo"
+        thread.start()
+        ready.wait()
+        if let error = started.withLock({ $0 }) { throw error }
+    }
+
+    /// Closes the port and every connection; returns when the thread has ended.
+    public func stop() {
+        inbox.post(true)
+        finished.wait()
+        finished.signal()
+    }
+}
+
+/// The echo server's connections, on its service thread.
+final class EchoConnections {
+    private final class Connection {
+        var incoming = IncomingMessage()
+        var outgoing = OutgoingFrames()
+    }
+
+    private var connections: [Int: Connection] = [:]
+    private var nextID = 1
+
+    func established(_ sessionData: UnsafeMutableRawPointer) {
+        sessionData.storeBytes(of: nextID, as: Int.self)
+        connections[nextID] = Connection()
+        nextID += 1
+    }
+
+    func received(_ wsi: OpaquePointer, _ sessionData: UnsafeMutableRawPointer, _ chunk: UnsafeRawBufferPointer) -> Int32 {
+        guard let connection = connections[sessionData.load(as: Int.self)] else { return -1 }
+        do {
+            guard let message = try connection.incoming.append(chunk, from: wsi, limit: 1 << 20) else { return 0 }
+            connection.outgoing.append(message)
+            lws_callback_on_writable(wsi)
+            return 0
+        } catch {
+            return -1
+        }
+    }
+
+    func writable(_ wsi: OpaquePointer, _ sessionData: UnsafeMutableRawPointer) -> Int32 {
+        guard let connection = connections[sessionData.load(as: Int.self)] else { return 0 }
+        guard connection.outgoing.writeNext(to: wsi) else { return -1 }
+        if !connection.outgoing.isEmpty { lws_callback_on_writable(wsi) }
+        return 0
+    }
+
+    func closed(_ sessionData: UnsafeMutableRawPointer) {
+        connections[sessionData.load(as: Int.self)] = nil
+    }
+}
+
+func echoCallback(
+    _ wsi: OpaquePointer?,
+    _ reason: lws_callback_reasons,
+    _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?,
+    _ length: Int
+) -> Int32 {
+    guard let wsi, let raw = lws_context_user(lws_get_context(wsi)) else {
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+    let echo = Unmanaged<EchoConnections>.fromOpaque(raw).takeUnretainedValue()
+    switch reason {
+    case LWS_CALLBACK_ESTABLISHED:
+        guard let user else { return -1 }
+        echo.established(user)
+        return 0
+    case LWS_CALLBACK_RECEIVE:
+        guard let user else { return -1 }
+        return echo.received(wsi, user, UnsafeRawBufferPointer(start: input, count: length))
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        guard let user else { return -1 }
+        return echo.writable(wsi, user)
+    case LWS_CALLBACK_CLOSED:
+        if let user { echo.closed(user) }
+        return 0
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+}

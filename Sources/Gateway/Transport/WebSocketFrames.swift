@@ -1,0 +1,76 @@
+internal import CWebsockets
+
+/// Reassembles one WebSocket message from the chunks lws hands to RECEIVE callbacks
+/// (4 KiB each by default). Shared by the server's and the client's connections.
+struct IncomingMessage {
+    enum Failure: Error, Equatable {
+        case binary
+        case tooLarge(limit: Int)
+    }
+
+    private var bytes: [UInt8] = []
+
+    /// Adds a chunk of the message `wsi` is receiving.
+    /// - Returns: the whole message when this chunk completes it, nil while more is
+    ///   coming. Throws for a binary frame or a message over `limit` bytes (the partial
+    ///   message is dropped).
+    mutating func append(_ chunk: UnsafeRawBufferPointer, from wsi: OpaquePointer, limit: Int) throws(Failure) -> [UInt8]? {
+        if lws_frame_is_binary(wsi) != 0 {
+            bytes = []
+            throw .binary
+        }
+        guard bytes.count + chunk.count <= limit else {
+            bytes = []
+            throw .tooLarge(limit: limit)
+        }
+        bytes.append(contentsOf: chunk)
+        guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return nil }
+        defer { bytes = [] }
+        return bytes
+    }
+}
+
+/// Text frames waiting for their socket to be writable; one goes out per WRITEABLE
+/// callback, as lws requires.
+struct OutgoingFrames {
+    private var frames: [[UInt8]] = []
+    private var head = 0
+    private(set) var queuedBytes = 0
+    /// lws may read the last frame's bytes after `lws_write` returns (permessage-deflate
+    /// finishing later): kept until the next write.
+    private var lastWritten: [UInt8] = []
+
+    var isEmpty: Bool { head == frames.count }
+
+    mutating func append(_ frame: [UInt8]) {
+        frames.append(frame)
+        queuedBytes += frame.count
+    }
+
+    /// Writes the oldest frame, if any, and asks for another WRITEABLE callback when
+    /// more are waiting.
+    /// - Returns: false when lws reports the socket failed.
+    mutating func writeNext(to wsi: OpaquePointer) -> Bool {
+        guard head < frames.count else { return true }
+        let frame = frames[head]
+        head += 1
+        queuedBytes -= frame.count
+        if head == frames.count {
+            frames.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        let headroom = Int(CWebsockets_LWS_PRE())
+        lastWritten = [UInt8](repeating: 0, count: headroom) + frame
+        let written = lastWritten.withUnsafeMutableBufferPointer { storage in
+            lws_write(wsi, storage.baseAddress! + headroom, frame.count, LWS_WRITE_TEXT)
+        }
+        return written >= 0
+    }
+
+    /// Sends a close frame with `code` and `reason`; the caller then returns -1 from
+    /// the callback so lws closes the connection.
+    static func closeReason(_ code: UInt16, _ reason: String, on wsi: OpaquePointer) {
+        var bytes = Array(reason.utf8.prefix(120))
+        lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), &bytes, bytes.count)
+    }
+}

@@ -1,0 +1,312 @@
+import Dispatch
+import Gateway
+import Histogram
+import Snowflake
+
+/// The load generator on the client's service thread: opens and identifies every
+/// session, then sends the event mix at the planned rate and matches each event to
+/// the dispatch that completes it.
+///
+/// Paced open loop: event k is due at `start + k / rate` whether or not earlier ones
+/// were answered, and its latency counts from that due time, not from when it was
+/// actually written. A stalled server (or generator) therefore shows up as latency
+/// instead of as a lower send rate (no coordinated omission).
+final class LoadDriver: WebSocketClientDelegate {
+    private enum Phase { case connecting, running, draining, done }
+
+    private struct Session {
+        var connection: Int?
+        var ready = false
+        var connectStarted: UInt64 = 0
+        var identifySent: UInt64 = 0
+        var heartbeatInterval: UInt64 = 0
+        var nextHeartbeat: UInt64 = .max
+        var sequence = 0
+        /// Newest message seen in the session's channel, and how far it has read.
+        var newestSeen: UInt64 = 0
+        var readUpTo: UInt64 = 0
+        /// Own messages sent and not yet seen back: an ack now could be older than
+        /// the server's auto-ack of them and change nothing.
+        var ownInFlight = 0
+    }
+
+    private struct PendingMessage {
+        var due: UInt64
+        /// The session whose MESSAGE_CREATE completes the event (the mentioned user;
+        /// the sender itself in echo mode).
+        var target: Int
+    }
+
+    private struct AckKey: Hashable {
+        var session: Int
+        var message: UInt64
+    }
+
+    private let plan: LoadPlan
+    private let report: LoadReport
+    private var phase = Phase.connecting
+    private var sessions: [Session]
+    private var sessionOf: [Int: Int] = [:]
+    private var nextToConnect = 0
+    private var settingUp = 0
+    private var readyCount = 0
+    private var setupFailures = 0
+    private var setupStarted: UInt64 = 0
+    private var runStart: UInt64 = 0
+    private var sent = 0
+    private var totalEvents: Int
+    private var nextSecond = 1
+    private var pendingMessages: [Int: PendingMessage] = [:]
+    private var pendingAcks: [AckKey: UInt64] = [:]
+    private var random = SystemRandomNumberGenerator()
+    private var lastHeartbeatScan: UInt64 = 0
+    private var secondFigures = LoadReport.Second()
+    private var padding: String
+
+    init(plan: LoadPlan, report: LoadReport) {
+        self.plan = plan
+        self.report = report
+        sessions = [Session](repeating: Session(), count: plan.sessions)
+        totalEvents = Int(plan.rate * Double(plan.seconds))
+        // Echo frames about the size of a gateway event (~150 bytes).
+        padding = String(repeating: "x", count: 100)
+    }
+
+    // MARK: WebSocketClientDelegate
+
+    func opened(_ connection: Int, client: ClientConnections) {
+        guard let index = sessionOf[connection] else { return }
+        let now = Self.now()
+        report.recordConnect(nanoseconds: now - sessions[index].connectStarted)
+        if plan.echo { becomeReady(index, now: now) }
+    }
+
+    func received(_ message: [UInt8], on connection: Int, client: ClientConnections) {
+        guard let index = sessionOf[connection] else { return }
+        let now = Self.now()
+        secondFigures.received += 1
+        let frame = FrameScanner(bytes: message)
+        if plan.echo {
+            if let k = frame.integer(after: #""d":"#) { complete(messageEvent: k, at: index, now: now) }
+            return
+        }
+        switch frame.opcode {
+        case 0:
+            if let sequence = frame.integer(after: #""s":"#) { sessions[index].sequence = sequence }
+            switch frame.eventName {
+            case "MESSAGE_CREATE": messageCreated(frame, at: index, now: now)
+            case "MESSAGE_ACK": messageAcked(frame, at: index, now: now)
+            case "READY":
+                report.recordReady(nanoseconds: now - sessions[index].identifySent)
+                becomeReady(index, now: now)
+            case "REQUEST_ERROR": secondFigures.errors += 1
+            default: break
+            }
+        case 10:
+            guard case .hello(let interval)? = try? ServerMessage.decode(message) else { return }
+            sessions[index].heartbeatInterval = UInt64(interval) * 1_000_000
+            sessions[index].nextHeartbeat = now + UInt64.random(in: 0..<sessions[index].heartbeatInterval, using: &random)
+            sessions[index].identifySent = now
+            client.send(ClientPayload.identify(token: plan.tokens[index]).frame, on: connection)
+        case 11:
+            break
+        default:
+            // RECONNECT or INVALID_SESSION: this run has no use for the session any more.
+            secondFigures.errors += 1
+        }
+    }
+
+    func closed(_ connection: Int, _ reason: ClientCloseReason, client: ClientConnections) {
+        guard let index = sessionOf.removeValue(forKey: connection) else { return }
+        sessions[index].connection = nil
+        if reason != .local { report.recordClose(reason) }
+        if !sessions[index].ready {
+            settingUp -= 1
+            setupFailures += 1
+        } else {
+            sessions[index].ready = false
+            readyCount -= 1
+            if phase == .running || phase == .draining { secondFigures.errors += 1 }
+        }
+    }
+
+    func tick(client: ClientConnections) {
+        let now = Self.now()
+        switch phase {
+        case .connecting: connectMore(client, now: now)
+        case .running, .draining: run(client, now: now)
+        case .done: return
+        }
+        if now - lastHeartbeatScan >= 1_000_000_000 {
+            lastHeartbeatScan = now
+            heartbeat(client, now: now)
+        }
+    }
+
+    // MARK: Setup
+
+    private func connectMore(_ client: ClientConnections, now: UInt64) {
+        if setupStarted == 0 { setupStarted = now }
+        while settingUp < plan.connectConcurrency, nextToConnect < plan.sessions {
+            let index = nextToConnect
+            nextToConnect += 1
+            settingUp += 1
+            sessions[index].connectStarted = Self.now()
+            let connection = client.connect(to: plan.endpoint)
+            sessions[index].connection = connection
+            sessionOf[connection] = index
+        }
+        let settled = nextToConnect == plan.sessions && settingUp == 0
+        let stuck = now - setupStarted > 300_000_000_000
+        guard settled || stuck else { return }
+        report.setupFinished(
+            sessions: plan.sessions, ready: readyCount, failed: setupFailures + settingUp,
+            nanoseconds: now - setupStarted
+        )
+        guard readyCount > 0 else {
+            phase = .done
+            client.finish()
+            return
+        }
+        phase = .running
+        runStart = Self.now()
+    }
+
+    private func becomeReady(_ index: Int, now: UInt64) {
+        guard !sessions[index].ready else { return }
+        sessions[index].ready = true
+        readyCount += 1
+        settingUp -= 1
+        report.recordSessionReady(nanoseconds: now - sessions[index].connectStarted)
+    }
+
+    private func heartbeat(_ client: ClientConnections, now: UInt64) {
+        guard !plan.echo else { return }
+        for index in sessions.indices where sessions[index].nextHeartbeat <= now {
+            guard let connection = sessions[index].connection else { continue }
+            sessions[index].nextHeartbeat = now + sessions[index].heartbeatInterval
+            client.send(ClientPayload.heartbeat(lastSequence: sessions[index].sequence).frame, on: connection)
+        }
+    }
+
+    // MARK: The run
+
+    private func run(_ client: ClientConnections, now: UInt64) {
+        let elapsed = now - runStart
+        if phase == .running {
+            // Event k is due at k / rate: events 0 through elapsed * rate are due now.
+            let due = min(totalEvents, Int(Double(elapsed) * plan.rate / 1e9) + 1)
+            while sent < due {
+                // Events go out in batches, one per tick: each is due at its batch's
+                // scheduled time (its ideal time rounded up to the tick), so the tick's
+                // granularity does not count as latency but a late tick does.
+                let ideal = UInt64(Double(sent) * 1e9 / plan.rate)
+                let dueAt = runStart + (ideal + Self.tickNanoseconds - 1) / Self.tickNanoseconds * Self.tickNanoseconds
+                send(event: sent, dueAt: dueAt, client)
+                sent += 1
+            }
+            if sent == totalEvents { phase = .draining }
+        }
+        while elapsed >= UInt64(nextSecond) * 1_000_000_000 {
+            finishSecond(now: now)
+        }
+        if phase == .draining {
+            let drained = pendingMessages.isEmpty && pendingAcks.isEmpty
+            let overdue = elapsed > UInt64(plan.seconds + 10) * 1_000_000_000
+            if drained || overdue || readyCount == 0 {
+                finishSecond(now: now)
+                phase = .done
+                report.runFinished(lost: pendingMessages.count + pendingAcks.count)
+                client.finish()
+            }
+        }
+    }
+
+    private func send(event k: Int, dueAt: UInt64, _ client: ClientConnections) {
+        guard readyCount > 0 else { return }
+        // A random ready session (a few tries: sessions closed mid-run are skipped).
+        var index = Int.random(in: 0..<plan.sessions, using: &random)
+        var tries = 0
+        while !sessions[index].ready, tries < 16 {
+            index = Int.random(in: 0..<plan.sessions, using: &random)
+            tries += 1
+        }
+        guard sessions[index].ready, let connection = sessions[index].connection else {
+            secondFigures.errors += 1
+            return
+        }
+        secondFigures.sent += 1
+        if plan.echo {
+            pendingMessages[k] = PendingMessage(due: dueAt, target: index)
+            client.send(Array(#"{"op":1,"d":\#(k),"pad":"\#(padding)"}"#.utf8), on: connection)
+            return
+        }
+        let session = sessions[index]
+        let channel = plan.channelOf[index]
+        if Double.random(in: 0..<1, using: &random) < plan.ackShare, session.ownInFlight == 0, session.newestSeen > session.readUpTo {
+            sessions[index].readUpTo = session.newestSeen
+            pendingAcks[AckKey(session: index, message: session.newestSeen)] = dueAt
+            let ack = ClientPayload.ack(
+                channelID: plan.channels[channel], messageID: Snowflake(rawValue: session.newestSeen), manual: false, mentionCount: 0
+            )
+            client.send(ack.frame, on: connection)
+            return
+        }
+        let members = plan.members[channel]
+        var target = members[Int.random(in: 0..<members.count, using: &random)]
+        if members.count > 1 {
+            while target == index { target = members[Int.random(in: 0..<members.count, using: &random)] }
+        }
+        pendingMessages[k] = PendingMessage(due: dueAt, target: target)
+        sessions[index].ownInFlight += 1
+        let message = ClientPayload.sendMessage(
+            channelID: plan.channels[channel], content: "load \(k) <@\(plan.users[target])>", nonce: "n\(k)"
+        )
+        client.send(message.frame, on: connection)
+    }
+
+    private func messageCreated(_ frame: FrameScanner, at index: Int, now: UInt64) {
+        guard let id = frame.snowflake(after: #""id":""#) else { return }
+        sessions[index].newestSeen = max(sessions[index].newestSeen, id)
+        if let author = frame.snowflake(after: #""author":{"id":""#), author == plan.users[index].rawValue {
+            sessions[index].ownInFlight -= 1
+            sessions[index].readUpTo = max(sessions[index].readUpTo, id)
+        }
+        if let k = frame.integer(after: #""nonce":""#) { complete(messageEvent: k, at: index, now: now) }
+    }
+
+    private func messageAcked(_ frame: FrameScanner, at index: Int, now: UInt64) {
+        guard let message = frame.snowflake(after: #""message_id":""#),
+            let due = pendingAcks.removeValue(forKey: AckKey(session: index, message: message))
+        else { return }
+        secondFigures.record(now > due ? now - due : 0)
+    }
+
+    private func complete(messageEvent k: Int, at index: Int, now: UInt64) {
+        guard let pending = pendingMessages[k], pending.target == index else { return }
+        pendingMessages[k] = nil
+        secondFigures.record(now > pending.due ? now - pending.due : 0)
+    }
+
+    private func finishSecond(now: UInt64) {
+        secondFigures.second = nextSecond
+        let idle = secondFigures.sent == 0 && secondFigures.received == 0 && secondFigures.errors == 0 && secondFigures.lost == 0
+        if !idle { report.second(secondFigures) }
+        secondFigures = LoadReport.Second()
+        nextSecond += 1
+        // Events unanswered for 10 s count as lost.
+        let cutoff = now > 10_000_000_000 ? now - 10_000_000_000 : 0
+        let lostMessages = pendingMessages.filter { $0.value.due < cutoff }.map(\.key)
+        let lostAcks = pendingAcks.filter { $0.value < cutoff }.map(\.key)
+        for key in lostMessages { pendingMessages[key] = nil }
+        for key in lostAcks { pendingAcks[key] = nil }
+        secondFigures.lost = lostMessages.count + lostAcks.count
+    }
+
+    /// How often the client calls ``tick(client:)``.
+    static let tickNanoseconds: UInt64 = 1_000_000
+
+    static func now() -> UInt64 {
+        DispatchTime.now().uptimeNanoseconds
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import Gateway
+import Histogram
+import Synchronization
+
+/// The load generator's figures: setup times, one line per second, the summary.
+/// Written on the client's service thread, read by the main thread at the end.
+final class LoadReport: Sendable {
+    /// One second of the run, as the service thread gathered it.
+    struct Second: Sendable {
+        var second = 0
+        var sent = 0
+        var received = 0
+        var errors = 0
+        var lost = 0
+        var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
+
+        mutating func record(_ nanoseconds: UInt64) {
+            latency.record(nanoseconds)
+        }
+    }
+
+    /// A second's line as printed and plotted (milliseconds).
+    struct SecondLine: Sendable {
+        var second: Int
+        var sent: Int
+        var received: Int
+        var completed: Int
+        var p50: Double
+        var p99: Double
+        var p999: Double
+        var max: Double
+        var errors: Int
+    }
+
+    private struct State: ~Copyable {
+        var connect = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
+        var ready = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
+        var sessionReady = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
+        var setupNanoseconds: UInt64 = 0
+        var sessionsReady = 0
+        var setupFailed = 0
+        var lines: [SecondLine] = []
+        var total = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
+        var sent = 0
+        var received = 0
+        var errors = 0
+        var lost = 0
+        var closes: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let output: BenchOutput
+    let echo: Bool
+
+    init(json: Bool, echo: Bool) {
+        output = BenchOutput(json: json)
+        self.echo = echo
+    }
+
+    func recordConnect(nanoseconds: UInt64) {
+        state.withLock { _ = $0.connect.record(nanoseconds) }
+    }
+
+    func recordReady(nanoseconds: UInt64) {
+        state.withLock { _ = $0.ready.record(nanoseconds) }
+    }
+
+    func recordSessionReady(nanoseconds: UInt64) {
+        state.withLock { _ = $0.sessionReady.record(nanoseconds) }
+    }
+
+    func recordClose(_ reason: ClientCloseReason) {
+        let key: String =
+            switch reason {
+            case .peer(let code, _): "close \(code)"
+            case .dropped: "dropped"
+            case .local: "local"
+            case .connectFailed: "connect failed"
+            }
+        state.withLock { $0.closes[key, default: 0] += 1 }
+    }
+
+    var lines: [SecondLine] { state.withLock { $0.lines } }
+
+    // MARK: Printing
+
+    func setupFinished(sessions: Int, ready: Int, failed: Int, nanoseconds: UInt64) {
+        let (connect, identify, whole) = state.withLock { state in
+            state.setupNanoseconds = nanoseconds
+            state.sessionsReady = ready
+            state.setupFailed = failed
+            return (Self.percentiles(state.connect), Self.percentiles(state.ready), Self.percentiles(state.sessionReady))
+        }
+        let seconds = Double(nanoseconds) / 1e9
+        let what = echo ? "connected" : "connected and READY"
+        output.emit(
+            [
+                "event": "setup", "sessions": sessions, "ready": ready, "failed": failed, "seconds": seconds,
+                "connect_ms": connect.json, "ready_ms": identify.json, "session_ready_ms": whole.json,
+            ],
+            "setup: \(ready) of \(sessions) sessions \(what) in \(String(format: "%.2f", seconds)) s (\(failed) failed)\n"
+                + "  connect (TCP + WebSocket handshake): \(connect.text)\n"
+                + (echo ? "" : "  IDENTIFY to READY: \(identify.text)\n")
+                + "  connect start to ready: \(whole.text)"
+        )
+    }
+
+    func second(_ figures: Second) {
+        let line = SecondLine(
+            second: figures.second,
+            sent: figures.sent,
+            received: figures.received,
+            completed: Int(figures.latency.totalCount),
+            p50: Self.milliseconds(figures.latency.valueAtPercentile(50)),
+            p99: Self.milliseconds(figures.latency.valueAtPercentile(99)),
+            p999: Self.milliseconds(figures.latency.valueAtPercentile(99.9)),
+            max: Self.milliseconds(figures.latency.max),
+            errors: figures.errors + figures.lost
+        )
+        state.withLock { state in
+            state.lines.append(line)
+            state.total.add(figures.latency)
+            state.sent += figures.sent
+            state.received += figures.received
+            state.errors += figures.errors
+            state.lost += figures.lost
+        }
+        let output = output
+        let f = { (value: Double) in output.pad(String(format: "%.2f", value), 8) }
+        output.emit(
+            [
+                "event": "second", "second": line.second, "sent": line.sent, "received": line.received,
+                "completed": line.completed, "p50_ms": line.p50, "p99_ms": line.p99, "p999_ms": line.p999,
+                "max_ms": line.max, "errors": line.errors,
+            ],
+            "\(output.pad(line.second, 4))s  sent \(output.pad(line.sent, 7))  recv \(output.pad(line.received, 8))"
+                + "  p50 \(f(line.p50))  p99 \(f(line.p99))  p99.9 \(f(line.p999))  max \(f(line.max)) ms"
+                + "  errors \(line.errors)"
+        )
+    }
+
+    func runFinished(lost: Int) {
+        state.withLock { $0.lost += lost }
+    }
+
+    /// The closing summary. - Returns: whether the run had no errors.
+    @discardableResult
+    func summary(rate: Double, sessions: Int, residentBytesNote: String?) -> Bool {
+        let (text, object, clean) = state.withLock { state -> (String, [String: Any], Bool) in
+            let seconds = max(1, state.lines.filter { $0.sent > 0 }.count)
+            let completed = Int(state.total.totalCount)
+            let total = Self.percentiles(state.total)
+            let closes = state.closes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            let text = """
+                summary: \(state.sent) events sent in \(seconds) s (\(String(format: "%.0f", Double(state.sent) / Double(seconds)))/s of \(String(format: "%.0f", rate)) planned), \(completed) completed, \(state.received) frames received
+                  latency (due time to matching dispatch): \(total.text)
+                  errors: \(state.errors), lost (no answer in 10 s): \(state.lost)\(closes.isEmpty ? "" : ", closes: \(closes)")
+                """
+            let object: [String: Any] = [
+                "event": "summary", "sessions": sessions, "rate": rate, "sent": state.sent, "completed": completed,
+                "received": state.received, "events_per_second": Double(state.sent) / Double(seconds),
+                "latency_ms": total.json, "errors": state.errors, "lost": state.lost, "closes": state.closes,
+            ]
+            return (text, object, state.errors == 0 && state.lost == 0)
+        }
+        output.emit(object, text + (residentBytesNote.map { "\n  \($0)" } ?? ""))
+        return clean
+    }
+
+    private struct Percentiles {
+        var p50: Double, p99: Double, p999: Double, max: Double
+
+        var text: String {
+            String(format: "p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms", p50, p99, p999, max)
+        }
+
+        var json: [String: Double] { ["p50": p50, "p99": p99, "p999": p999, "max": max] }
+    }
+
+    private static func percentiles(_ histogram: Histogram<UInt64>) -> Percentiles {
+        guard histogram.totalCount > 0 else { return Percentiles(p50: 0, p99: 0, p999: 0, max: 0) }
+        return Percentiles(
+            p50: milliseconds(histogram.valueAtPercentile(50)),
+            p99: milliseconds(histogram.valueAtPercentile(99)),
+            p999: milliseconds(histogram.valueAtPercentile(99.9)),
+            max: milliseconds(histogram.max)
+        )
+    }
+
+    private static func milliseconds(_ nanoseconds: UInt64) -> Double {
+        Double(nanoseconds) / 1e6
+    }
+}
