@@ -14,6 +14,8 @@ public enum ClientPayload: Sendable, Equatable {
         public var channelId: Snowflake
         public var messageId: Snowflake
 
+        enum CodingKeys: String, CodingKey { case channelId = "channel_id", messageId = "message_id" }
+
         public init(channelId: Snowflake, messageId: Snowflake) {
             self.channelId = channelId
             self.messageId = messageId
@@ -32,54 +34,85 @@ public enum ClientPayload: Sendable, Equatable {
         case unknownOpcode(Int)
     }
 
-    /// Decodes one complete text frame.
+    /// One shared decoder: keys are spelled out in each shape (`CodingKeys`), which is
+    /// cheaper than a key conversion strategy on every frame.
+    private static let decoder = JSONDecoder()
+
+    /// Decodes one complete text frame, in one pass over the JSON.
     public static func decode(_ frame: some Collection<UInt8>) throws(DecodeError) -> ClientPayload {
         guard frame.count <= maximumFrameBytes else { throw .malformed("frame over \(maximumFrameBytes) bytes") }
-        let data = Data(frame)
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let opcode: Int
         do {
-            opcode = try decoder.decode(OpcodeOnly.self, from: data).op
+            return try decoder.decode(Wire.self, from: Data(frame)).payload
+        } catch let error as DecodeError {
+            throw error
+        } catch let error as BodyError {
+            if case DecodingError.dataCorrupted(let context) = error.underlying { throw .malformed(context.debugDescription) }
+            throw .malformed("payload for op \(error.op) does not match its shape: \(Self.describe(error.underlying))")
         } catch {
             throw .malformed("a payload is a JSON object with an integer \"op\"")
         }
-        do {
-            switch GatewayOpcode(rawValue: opcode) {
+    }
+
+    /// A `d` that does not fit its opcode's shape.
+    private struct BodyError: Error {
+        var op: Int
+        var underlying: any Error
+    }
+
+    /// `{"op": …, "d": …}`: `op` first, then `d` in the shape that opcode has.
+    private struct Wire: Decodable {
+        var payload: ClientPayload
+
+        enum CodingKeys: String, CodingKey { case op, d }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let opcode = try container.decode(Int.self, forKey: .op)
+            guard let known = GatewayOpcode(rawValue: opcode) else { throw DecodeError.unknownOpcode(opcode) }
+            do {
+                payload = try Self.body(of: known, opcode, in: container)
+            } catch let error as DecodeError {
+                throw error
+            } catch {
+                throw BodyError(op: opcode, underlying: error)
+            }
+        }
+
+        private static func body(of op: GatewayOpcode, _ opcode: Int, in container: KeyedDecodingContainer<CodingKeys>) throws -> ClientPayload {
+            func required<Body: Decodable>(_ type: Body.Type) throws -> Body {
+                guard let body = try container.decodeIfPresent(Body.self, forKey: .d) else {
+                    throw DecodeError.malformed("missing \"d\"")
+                }
+                return body
+            }
+            switch op {
             case .heartbeat:
-                return .heartbeat(lastSequence: try decoder.decode(Envelope<Int?>.self, from: data).d ?? nil)
+                return .heartbeat(lastSequence: try container.decodeIfPresent(Int.self, forKey: .d))
             case .identify:
-                let body = try decoder.decode(Envelope<Identify>.self, from: data).required()
-                return .identify(token: body.token)
+                return .identify(token: try required(Identify.self).token)
             case .resume:
-                let body = try decoder.decode(Envelope<Resume>.self, from: data).required()
+                let body = try required(Resume.self)
                 return .resume(token: body.token, sessionID: body.sessionId, sequence: body.seq)
             case .sendMessage:
-                let body = try decoder.decode(Envelope<SendMessage>.self, from: data).required()
+                let body = try required(SendMessage.self)
                 guard !body.content.isEmpty, body.content.count <= maximumContentCharacters else {
                     throw DecodeError.malformed("content must be 1 to \(maximumContentCharacters) characters")
                 }
                 return .sendMessage(channelID: body.channelId, content: body.content, nonce: body.nonce)
             case .ack:
-                let body = try decoder.decode(Envelope<Ack>.self, from: data).required()
+                let body = try required(Ack.self)
                 let count = body.mentionCount ?? 0
                 guard (0...65_535).contains(count) else { throw DecodeError.malformed("mention_count must be 0 to 65535") }
                 return .ack(channelID: body.channelId, messageID: body.messageId, manual: body.manual ?? false, mentionCount: count)
             case .bulkAck:
-                let body = try decoder.decode(Envelope<BulkAck>.self, from: data).required()
+                let body = try required(BulkAck.self)
                 guard body.readStates.count <= maximumBulkAcks else {
                     throw DecodeError.malformed("at most \(maximumBulkAcks) read states per BULK_ACK")
                 }
                 return .bulkAck(body.readStates)
-            default:
+            case .dispatch, .reconnect, .invalidSession, .hello, .heartbeatAck:
                 throw DecodeError.unknownOpcode(opcode)
             }
-        } catch let error as DecodeError {
-            throw error
-        } catch let DecodingError.dataCorrupted(context) {
-            throw .malformed(context.debugDescription)
-        } catch {
-            throw .malformed("payload for op \(opcode) does not match its shape: \(Self.describe(error))")
         }
     }
 
@@ -93,32 +126,30 @@ public enum ClientPayload: Sendable, Equatable {
         }
     }
 
-    private struct OpcodeOnly: Decodable { var op: Int }
-
-    private struct Envelope<Body: Decodable>: Decodable {
-        var d: Body?
-        func required() throws -> Body {
-            guard let d else { throw DecodeError.malformed("missing \"d\"") }
-            return d
-        }
-    }
-
     private struct Identify: Decodable { var token: String }
     private struct Resume: Decodable {
         var token: String
         var sessionId: String
         var seq: Int
+        enum CodingKeys: String, CodingKey { case token, sessionId = "session_id", seq }
     }
     private struct SendMessage: Decodable {
         var channelId: Snowflake
         var content: String
         var nonce: String?
+        enum CodingKeys: String, CodingKey { case channelId = "channel_id", content, nonce }
     }
     private struct Ack: Decodable {
         var channelId: Snowflake
         var messageId: Snowflake
         var manual: Bool?
         var mentionCount: Int?
+        enum CodingKeys: String, CodingKey {
+            case channelId = "channel_id", messageId = "message_id", manual, mentionCount = "mention_count"
+        }
     }
-    private struct BulkAck: Decodable { var readStates: [BulkAckItem] }
+    private struct BulkAck: Decodable {
+        var readStates: [BulkAckItem]
+        enum CodingKeys: String, CodingKey { case readStates = "read_states" }
+    }
 }
