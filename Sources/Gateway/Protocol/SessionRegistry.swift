@@ -12,7 +12,6 @@ public struct SessionRegistry {
         public private(set) var sequence = 0
         /// The connection it is attached to, nil while disconnected.
         public var connection: Int?
-        var disconnectedAt: UInt64?
         /// The newest dispatches, oldest first, with their sequence numbers.
         private var history: [(sequence: Int, frame: [UInt8])] = []
         private var historyStart = 0
@@ -60,6 +59,10 @@ public struct SessionRegistry {
     public let historyLimit: Int
     private var records: [String: Record] = [:]
     private var byUser: [Snowflake: [String]] = [:]
+    /// Sessions waiting for a RESUME, and since when: what `expire` looks at, so its
+    /// once-a-second pass costs the detached sessions, not all of them (10,000
+    /// connected sessions made it 3 ms of the service thread).
+    private var detached: [String: UInt64] = [:]
 
     public init(resumeWindowMilliseconds: UInt64 = 120_000, historyLimit: Int = 1_000) {
         self.resumeWindowMilliseconds = resumeWindowMilliseconds
@@ -87,23 +90,24 @@ public struct SessionRegistry {
 
     /// The session's connection dropped: it waits `resumeWindow` for a RESUME.
     public mutating func detach(_ sessionID: String, now: UInt64) {
+        guard records[sessionID] != nil else { return }
         records[sessionID]?.connection = nil
-        records[sessionID]?.disconnectedAt = now
+        detached[sessionID] = now
     }
 
     /// Ends a session at once (it can no longer be resumed).
     public mutating func remove(_ sessionID: String) {
         guard let record = records.removeValue(forKey: sessionID) else { return }
+        detached[sessionID] = nil
         byUser[record.user]?.removeAll { $0 == sessionID }
         if byUser[record.user]?.isEmpty == true { byUser[record.user] = nil }
     }
 
     /// Forgets sessions disconnected for longer than the window.
     public mutating func expire(now: UInt64) {
-        let expired = records.values.filter { record in
-            record.disconnectedAt.map { now >= $0 + resumeWindowMilliseconds } ?? false
-        }
-        for record in expired { remove(record.sessionID) }
+        guard !detached.isEmpty else { return }
+        let expired = detached.filter { now >= $0.value + resumeWindowMilliseconds }.map(\.key)
+        for sessionID in expired { remove(sessionID) }
     }
 
     /// Attaches a new connection to a session and returns the dispatches to replay.
@@ -118,7 +122,7 @@ public struct SessionRegistry {
         }
         guard let frames = record.frames(after: sequence) else { return .failure(.invalidSequence) }
         record.connection = connection
-        record.disconnectedAt = nil
+        detached[sessionID] = nil
         records[sessionID] = record
         return .success(frames)
     }

@@ -93,7 +93,8 @@ final class GatewaySessions {
         let now = Monotonic.milliseconds()
         registry.expire(now: now)
         for (id, connection) in connections {
-            perform(connection.machine.tick(now: now), on: id)
+            let actions = connection.machine.tick(now: now)
+            if !actions.isEmpty { perform(actions, on: id) }
         }
     }
 

@@ -87,6 +87,7 @@ final class LWSContext {
         info.options |= CWebsockets_serverOptionValidateUTF8()
         // libev (epoll) rather than lws's poll() loop, on a loop of ours (see
         // `service()`); lws keeps the foreign-loops array pointer, so it lives as long.
+        // READSTATES_LWS_POLL=1 keeps lws's poll() loop, to compare the two.
         let eventLoop = ProcessInfo.processInfo.environment["READSTATES_LWS_POLL"] == nil ? CWebsockets_newEventLoop() : nil
         let foreignLoops = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
         foreignLoops.initialize(to: eventLoop.map { UnsafeMutableRawPointer($0) })

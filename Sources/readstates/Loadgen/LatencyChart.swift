@@ -18,10 +18,11 @@ struct LatencyChart {
         let lowest = floor(log10(max(values.min() ?? 0.01, 0.001)))
         let highest = max(ceil(log10(max(values.max() ?? 1, 0.001))), lowest + 1)
         let seconds = Double(max(lines.last?.second ?? 1, 1))
-        func x(_ second: Int) -> Double { left + plotWidth * Double(second) / seconds }
-        func y(_ milliseconds: Double) -> Double {
+        // Coordinates to a tenth of a pixel keep a 300-second chart small.
+        func x(_ second: Int) -> String { String(format: "%.1f", left + plotWidth * Double(second) / seconds) }
+        func y(_ milliseconds: Double) -> String {
             let clamped = max(milliseconds, pow(10, lowest))
-            return top + plotHeight * (highest - log10(clamped)) / (highest - lowest)
+            return String(format: "%.1f", top + plotHeight * (highest - log10(clamped)) / (highest - lowest))
         }
 
         var svg = """
@@ -36,7 +37,7 @@ struct LatencyChart {
             let value = pow(10, decade)
             let label = value >= 1 ? String(format: "%.0f ms", value) : String(format: "%g ms", value)
             svg += ##"<line x1="\##(left)" x2="\##(width - right)" y1="\##(y(value))" y2="\##(y(value))" stroke="#ddd"/>"##
-            svg += #"<text x="\#(left - 6)" y="\#(y(value) + 4)" text-anchor="end">\#(label)</text>"# + "\n"
+            svg += #"<text x="\#(left - 6)" y="\#(y(value))" dy="4" text-anchor="end">\#(label)</text>"# + "\n"
             decade += 1
         }
         let step = max(1, Int(seconds / 10))

@@ -59,7 +59,7 @@ final class LoadDriver: WebSocketClientDelegate {
     private var pendingMessages: [Int: PendingMessage] = [:]
     private var pendingAcks: [AckKey: UInt64] = [:]
     private var random = SystemRandomNumberGenerator()
-    private var lastHeartbeatScan: UInt64 = 0
+    private var heartbeatCursor = 0
     private var secondFigures = LoadReport.Second()
     private var padding: String
 
@@ -67,7 +67,7 @@ final class LoadDriver: WebSocketClientDelegate {
         self.plan = plan
         self.report = report
         sessions = [Session](repeating: Session(), count: plan.sessions)
-        totalEvents = Int(plan.rate * Double(plan.seconds))
+        totalEvents = Int(plan.rate * Double(plan.warmupSeconds + plan.seconds))
         // Echo frames about the size of a gateway event (~150 bytes).
         padding = String(repeating: "x", count: 100)
     }
@@ -137,10 +137,7 @@ final class LoadDriver: WebSocketClientDelegate {
         case .running, .draining: run(client, now: now)
         case .done: return
         }
-        if now - lastHeartbeatScan >= 1_000_000_000 {
-            lastHeartbeatScan = now
-            heartbeat(client, now: now)
-        }
+        heartbeat(client, now: now)
     }
 
     // MARK: Setup
@@ -180,10 +177,16 @@ final class LoadDriver: WebSocketClientDelegate {
         report.recordSessionReady(nanoseconds: now - sessions[index].connectStarted)
     }
 
+    /// Heartbeats that are due, looking at a slice of the sessions per tick so that
+    /// every session is looked at about once a second (one pass over 10,000 sessions
+    /// at once held the thread for 2 ms).
     private func heartbeat(_ client: ClientConnections, now: UInt64) {
-        guard !plan.echo else { return }
-        for index in sessions.indices where sessions[index].nextHeartbeat <= now {
-            guard let connection = sessions[index].connection else { continue }
+        guard !plan.echo, !sessions.isEmpty else { return }
+        let slice = max(1, sessions.count / Int(1_000_000_000 / Self.tickNanoseconds))
+        for _ in 0..<slice {
+            let index = heartbeatCursor
+            heartbeatCursor = (heartbeatCursor + 1) % sessions.count
+            guard sessions[index].nextHeartbeat <= now, let connection = sessions[index].connection else { continue }
             sessions[index].nextHeartbeat = now + sessions[index].heartbeatInterval
             client.send(ClientPayload.heartbeat(lastSequence: sessions[index].sequence).frame, on: connection)
         }
@@ -212,7 +215,7 @@ final class LoadDriver: WebSocketClientDelegate {
         }
         if phase == .draining {
             let drained = pendingMessages.isEmpty && pendingAcks.isEmpty
-            let overdue = elapsed > UInt64(plan.seconds + 10) * 1_000_000_000
+            let overdue = elapsed > UInt64(plan.warmupSeconds + plan.seconds + 10) * 1_000_000_000
             if drained || overdue || readyCount == 0 {
                 finishSecond(now: now)
                 phase = .done
@@ -279,17 +282,24 @@ final class LoadDriver: WebSocketClientDelegate {
         guard let message = frame.snowflake(after: #""message_id":""#),
             let due = pendingAcks.removeValue(forKey: AckKey(session: index, message: message))
         else { return }
-        secondFigures.record(now > due ? now - due : 0)
+        record(now: now, due: due)
     }
 
     private func complete(messageEvent k: Int, at index: Int, now: UInt64) {
         guard let pending = pendingMessages[k], pending.target == index else { return }
         pendingMessages[k] = nil
-        secondFigures.record(now > pending.due ? now - pending.due : 0)
+        record(now: now, due: pending.due)
+    }
+
+    /// One completed event: counted unless it was due during the warm-up.
+    private func record(now: UInt64, due: UInt64) {
+        guard due >= runStart + UInt64(plan.warmupSeconds) * 1_000_000_000 else { return }
+        secondFigures.record(now > due ? now - due : 0)
     }
 
     private func finishSecond(now: UInt64) {
-        secondFigures.second = nextSecond
+        // Warm-up seconds are numbered from -warmup + 1 to 0.
+        secondFigures.second = nextSecond - plan.warmupSeconds
         let idle = secondFigures.sent == 0 && secondFigures.received == 0 && secondFigures.errors == 0 && secondFigures.lost == 0
         if !idle { report.second(secondFigures) }
         secondFigures = LoadReport.Second()

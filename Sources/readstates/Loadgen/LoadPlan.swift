@@ -15,6 +15,9 @@ struct LoadPlan: Sendable {
     var members: [[Int]]
     /// Events per second, all sessions together.
     var rate: Double
+    /// Seconds at the full rate before the measured ones (caches, page faults and code
+    /// paths of a fresh server warm up; reported, not counted).
+    var warmupSeconds: Int
     var seconds: Int
     /// The share of events that are ACKs (the rest are messages with a mention).
     var ackShare: Double

@@ -118,13 +118,16 @@ final class LoadReport: Sendable {
             max: Self.milliseconds(figures.latency.max),
             errors: figures.errors + figures.lost
         )
-        state.withLock { state in
-            state.lines.append(line)
-            state.total.add(figures.latency)
-            state.sent += figures.sent
-            state.received += figures.received
-            state.errors += figures.errors
-            state.lost += figures.lost
+        let warmup = figures.second <= 0
+        if !warmup {
+            state.withLock { state in
+                state.lines.append(line)
+                state.total.add(figures.latency)
+                state.sent += figures.sent
+                state.received += figures.received
+                state.errors += figures.errors
+                state.lost += figures.lost
+            }
         }
         let output = output
         let f = { (value: Double) in output.pad(String(format: "%.2f", value), 8) }
@@ -132,11 +135,11 @@ final class LoadReport: Sendable {
             [
                 "event": "second", "second": line.second, "sent": line.sent, "received": line.received,
                 "completed": line.completed, "p50_ms": line.p50, "p99_ms": line.p99, "p999_ms": line.p999,
-                "max_ms": line.max, "errors": line.errors,
+                "max_ms": line.max, "errors": line.errors, "warmup": warmup,
             ],
             "\(output.pad(line.second, 4))s  sent \(output.pad(line.sent, 7))  recv \(output.pad(line.received, 8))"
                 + "  p50 \(f(line.p50))  p99 \(f(line.p99))  p99.9 \(f(line.p999))  max \(f(line.max)) ms"
-                + "  errors \(line.errors)"
+                + "  errors \(line.errors)" + (warmup ? "  (warm-up)" : "")
         )
     }
 

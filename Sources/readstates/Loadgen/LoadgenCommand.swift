@@ -33,6 +33,9 @@ struct LoadgenCommand: ParsableCommand {
     @Option(help: "Length of the measured run.")
     var seconds = 60
 
+    @Option(help: "Seconds at the full rate before the measured ones (printed, not counted).")
+    var warmup = 0
+
     @Option(help: "Users per channel (every member gets each MESSAGE_CREATE).")
     var channelMembers = 5
 
@@ -60,6 +63,7 @@ struct LoadgenCommand: ParsableCommand {
         guard sessions > 0 else { throw ValidationError("--sessions must be at least 1") }
         guard rate > 0 else { throw ValidationError("--rate must be positive") }
         guard seconds > 0 else { throw ValidationError("--seconds must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
         guard channelMembers >= 2 else { throw ValidationError("--channel-members must be at least 2 (a mention needs someone else)") }
         guard (0...1).contains(ackShare) else { throw ValidationError("--ack-share must be 0 to 1") }
         guard connectConcurrency > 0 else { throw ValidationError("--connect-concurrency must be at least 1") }
@@ -118,7 +122,7 @@ struct LoadgenCommand: ParsableCommand {
         }
         return LoadPlan(
             endpoint: endpoint, tokens: tokens, users: users, channelOf: layout.channelOf, channels: layout.channels,
-            members: layout.members, rate: rate, seconds: seconds, ackShare: ackShare,
+            members: layout.members, rate: rate, warmupSeconds: warmup, seconds: seconds, ackShare: ackShare,
             connectConcurrency: connectConcurrency, echo: echo
         )
     }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs `readstates loadgen` against a fresh `readstates serve` (or `readstates echo`)
+# once per rate and prints each run's summary: the figures in BENCHMARKS.md.
+#
+#   scripts/loadgen-sweep.sh SESSIONS SECONDS RATE...        the gateway
+#   ECHO=1 scripts/loadgen-sweep.sh SESSIONS SECONDS RATE... the bare echo server
+#
+# Extra loadgen options go in LOADGEN_OPTIONS (e.g. "--channel-members 2 --plot run.svg");
+# SHOW_SECONDS=1 keeps the per-second lines.
+# Needs a release build (swift build -c release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.build/release/readstates
+sessions=$1 seconds=$2
+shift 2
+for rate in "$@"; do
+    data=$(mktemp -d)
+    port=$((20000 + RANDOM % 20000))
+    if [ -n "${ECHO:-}" ]; then
+        "$bin" echo --port "$port" 2>"$data/server.log" &
+        url="ws://127.0.0.1:$port/"
+        extra=(--echo)
+    else
+        "$bin" serve --port "$port" --data-dir "$data" --rate-limit 0 2>"$data/server.log" &
+        url="ws://127.0.0.1:$port/gateway"
+        extra=(--data-dir "$data")
+    fi
+    server=$!
+    for _ in $(seq 100); do grep -q "serving" "$data/server.log" 2>/dev/null && break; sleep 0.1; done
+    echo "== $sessions sessions, $rate events/s, $seconds s ($(date -u +%FT%TZ))"
+    # shellcheck disable=SC2086
+    "$bin" loadgen --url "$url" --sessions "$sessions" --rate "$rate" --seconds "$seconds" \
+        --server-pid "$server" "${extra[@]}" ${LOADGEN_OPTIONS:-} | { if [ -n "${SHOW_SECONDS:-}" ]; then cat; else grep -v "^ *[0-9]*s  sent"; fi; } || true
+    kill -TERM "$server"
+    wait "$server" || true
+    rm -rf "$data"
+done
