@@ -15,23 +15,33 @@ sessions=$1 seconds=$2
 shift 2
 for rate in "$@"; do
     data=$(mktemp -d)
-    port=$((20000 + RANDOM % 20000))
+    # Port 0: the server picks a free one and names it in its "serving" log line.
     if [ -n "${ECHO:-}" ]; then
-        "$bin" echo --port "$port" 2>"$data/server.log" &
-        url="ws://127.0.0.1:$port/"
+        "$bin" echo --port 0 2>"$data/server.log" &
+        path=/
         extra=(--echo)
     else
-        "$bin" serve --port "$port" --data-dir "$data" --rate-limit 0 2>"$data/server.log" &
-        url="ws://127.0.0.1:$port/gateway"
+        "$bin" serve --port 0 --data-dir "$data" --rate-limit 0 2>"$data/server.log" &
+        path=/gateway
         extra=(--data-dir "$data")
     fi
     server=$!
-    for _ in $(seq 100); do grep -q "serving" "$data/server.log" 2>/dev/null && break; sleep 0.1; done
+    port=""
+    for _ in $(seq 100); do
+        port=$(grep -o '127\.0\.0\.1:[0-9]*' "$data/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
     echo "== $sessions sessions, $rate events/s, $seconds s ($(date -u +%FT%TZ))"
-    # shellcheck disable=SC2086
-    "$bin" loadgen --url "$url" --sessions "$sessions" --rate "$rate" --seconds "$seconds" \
-        --server-pid "$server" "${extra[@]}" ${LOADGEN_OPTIONS:-} | { if [ -n "${SHOW_SECONDS:-}" ]; then cat; else grep -v "^ *[0-9]*s  sent"; fi; } || true
-    kill -TERM "$server"
+    if [ -z "$port" ]; then
+        echo "the server did not start:" && cat "$data/server.log"
+    else
+        # shellcheck disable=SC2086
+        "$bin" loadgen --url "ws://127.0.0.1:$port$path" --sessions "$sessions" --rate "$rate" --seconds "$seconds" \
+            --server-pid "$server" "${extra[@]}" ${LOADGEN_OPTIONS:-} \
+            | { if [ -n "${SHOW_SECONDS:-}" ]; then cat; else grep -v "^ *[0-9]*s  sent"; fi; } || true
+    fi
+    kill -TERM "$server" 2>/dev/null || true
     wait "$server" || true
     rm -rf "$data"
 done

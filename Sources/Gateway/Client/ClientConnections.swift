@@ -189,10 +189,9 @@ func clientCallback(
     _ input: UnsafeMutableRawPointer?,
     _ length: Int
 ) -> Int32 {
-    guard let wsi, let raw = lws_context_user(lws_get_context(wsi)) else {
+    guard let wsi, let connections = LWSContext.owner(of: wsi, as: ClientConnections.self) else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
-    let connections = Unmanaged<ClientConnections>.fromOpaque(raw).takeUnretainedValue()
     let id = Int(bitPattern: lws_get_opaque_user_data(wsi))
     switch reason {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

@@ -16,15 +16,6 @@ final class ClientSocket {
     /// - Returns: -1 to close the connection, else 0.
     func writeNext() -> Int32 {
         guard let wsi else { return 0 }
-        if !outgoing.isEmpty {
-            guard outgoing.writeNext(to: wsi) else { return -1 }
-            if !outgoing.isEmpty || closing != nil { lws_callback_on_writable(wsi) }
-            return 0
-        }
-        if let closing {
-            OutgoingFrames.closeReason(closing.code, closing.reason, on: wsi)
-            return -1
-        }
-        return 0
+        return outgoing.writeNext(to: wsi, closing: closing)
     }
 }

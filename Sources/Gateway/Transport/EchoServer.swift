@@ -90,9 +90,7 @@ final class EchoConnections {
 
     func writable(_ wsi: OpaquePointer, _ sessionData: UnsafeMutableRawPointer) -> Int32 {
         guard let connection = connections[sessionData.load(as: Int.self)] else { return 0 }
-        guard connection.outgoing.writeNext(to: wsi) else { return -1 }
-        if !connection.outgoing.isEmpty { lws_callback_on_writable(wsi) }
-        return 0
+        return connection.outgoing.writeNext(to: wsi, closing: nil)
     }
 
     func closed(_ sessionData: UnsafeMutableRawPointer) {
@@ -107,10 +105,9 @@ func echoCallback(
     _ input: UnsafeMutableRawPointer?,
     _ length: Int
 ) -> Int32 {
-    guard let wsi, let raw = lws_context_user(lws_get_context(wsi)) else {
+    guard let wsi, let echo = LWSContext.owner(of: wsi, as: EchoConnections.self) else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
-    let echo = Unmanaged<EchoConnections>.fromOpaque(raw).takeUnretainedValue()
     switch reason {
     case LWS_CALLBACK_ESTABLISHED:
         guard let user else { return -1 }

@@ -145,6 +145,15 @@ final class LWSContext {
     }
 }
 
+extension LWSContext {
+    /// Inside a callback: the object the context was created with as its user pointer
+    /// (`Configuration.user`), which the context's owner keeps alive.
+    static func owner<Owner: AnyObject>(of wsi: OpaquePointer, as type: Owner.Type) -> Owner? {
+        guard let raw = lws_context_user(lws_get_context(wsi)) else { return nil }
+        return Unmanaged<Owner>.fromOpaque(raw).takeUnretainedValue()
+    }
+}
+
 /// libwebsockets' own log is global state: set its level once per process.
 enum LWSLog {
     private static let configured: Void = {

@@ -161,10 +161,9 @@ func gatewayCallback(
     _ input: UnsafeMutableRawPointer?,
     _ length: Int
 ) -> Int32 {
-    guard let wsi, let raw = lws_context_user(lws_get_context(wsi)) else {
+    guard let wsi, let loop = LWSContext.owner(of: wsi, as: ServiceLoop.self) else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
-    let loop = Unmanaged<ServiceLoop>.fromOpaque(raw).takeUnretainedValue()
     switch reason {
     case LWS_CALLBACK_HTTP:
         guard let user else { return -1 }

@@ -52,15 +52,6 @@ final class WebSocketConnection {
     /// One write per WRITEABLE callback.
     /// - Returns: -1 to close the connection, else 0.
     func writeNext() -> Int32 {
-        if !outgoing.isEmpty {
-            guard outgoing.writeNext(to: wsi) else { return -1 }
-            if !outgoing.isEmpty || closing != nil { lws_callback_on_writable(wsi) }
-            return 0
-        }
-        if let closing {
-            OutgoingFrames.closeReason(closing.rawValue, closing.reason, on: wsi)
-            return -1
-        }
-        return 0
+        outgoing.writeNext(to: wsi, closing: closing.map { ($0.rawValue, $0.reason) })
     }
 }

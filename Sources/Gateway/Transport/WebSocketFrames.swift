@@ -67,10 +67,18 @@ struct OutgoingFrames {
         return written >= 0
     }
 
-    /// Sends a close frame with `code` and `reason`; the caller then returns -1 from
-    /// the callback so lws closes the connection.
-    static func closeReason(_ code: UInt16, _ reason: String, on wsi: OpaquePointer) {
-        var bytes = Array(reason.utf8.prefix(120))
-        lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), &bytes, bytes.count)
+    /// A WRITEABLE callback's work: the next frame, or, once none is left and a close
+    /// was asked for, the close frame.
+    /// - Returns: the callback's result: -1 to close the connection, else 0.
+    mutating func writeNext(to wsi: OpaquePointer, closing: (code: UInt16, reason: String)?) -> Int32 {
+        if !isEmpty {
+            guard writeNext(to: wsi) else { return -1 }
+            if !isEmpty || closing != nil { lws_callback_on_writable(wsi) }
+            return 0
+        }
+        guard let closing else { return 0 }
+        var bytes = Array(closing.reason.utf8.prefix(120))
+        lws_close_reason(wsi, lws_close_status(rawValue: UInt32(closing.code)), &bytes, bytes.count)
+        return -1
     }
 }
