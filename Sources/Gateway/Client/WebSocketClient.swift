@@ -19,7 +19,7 @@ public final class WebSocketClient: Sendable {
     }
 
     private let inbox = LWSInbox<Work>()
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: ServiceThread
 
     /// Starts the service thread.
     /// - Parameters:
@@ -27,13 +27,12 @@ public final class WebSocketClient: Sendable {
     ///     generator paces its sends with it; a chat client times heartbeats.
     ///   - delegate: moves to the service thread and is used only there.
     public init(tickInterval: Duration? = nil, delegate: sending any WebSocketClientDelegate) throws(GatewayError) {
-        let started = Mutex<GatewayError?>(nil)
-        let ready = DispatchSemaphore(value: 0)
-        let inbox = inbox, finished = finished
+        let inbox = inbox
         let handoff = ServiceThreadHandoff(delegate)
-        let thread = Thread {
-            let connections = ClientConnections(delegate: handoff.value)
-            do throws(GatewayError) {
+        thread = try ServiceThread(
+            name: "lws-client",
+            setUp: { () throws(GatewayError) -> ClientConnections in
+                let connections = ClientConnections(delegate: handoff.value)
                 var configuration = LWSContext.Configuration(
                     port: 0,
                     protocols: [.init(name: "http", callback: clientCallback, receiveBufferSize: 65_536)],
@@ -41,55 +40,49 @@ public final class WebSocketClient: Sendable {
                 )
                 configuration.clientOnly = true
                 connections.context = try LWSContext(configuration)
-            } catch {
-                started.withLock { $0 = error }
-                ready.signal()
-                finished.signal()
-                return
-            }
-            inbox.attach(connections.context)
-            ready.signal()
-            var ticker: (any DispatchSourceTimer)?
-            if let tickInterval {
-                let timer = DispatchSource.makeTimerSource(queue: .global(qos: .userInteractive))
-                let nanoseconds = Int(tickInterval.components.seconds) * 1_000_000_000
-                    + Int(tickInterval.components.attoseconds / 1_000_000_000)
-                timer.schedule(deadline: .now(), repeating: .nanoseconds(nanoseconds), leeway: .microseconds(50))
-                timer.setEventHandler { inbox.post(.tick) }
-                timer.resume()
-                ticker = timer
-            }
-            var stopping = false
-            while !connections.isFinished {
-                for work in inbox.drain() {
-                    switch work {
-                    case .run(let body): body(connections)
-                    case .tick: connections.delegate.tick(client: connections)
-                    case .stop: stopping = true
-                    }
-                }
-                if stopping { break }
-                connections.reportDeferred()
-                guard connections.context.service() else { break }
-                connections.reportDeferred()
-            }
-            ticker?.cancel()
-            _ = inbox.detach()
-            // Close frames for what is still open, served for a moment so the server
-            // sees a clean close rather than a dropped socket.
-            connections.closeAll()
-            let deadline = Monotonic.milliseconds() + 500
-            while connections.count > 0, Monotonic.milliseconds() < deadline, connections.context.service() {}
-            // Destroying the context ends the sockets; its callbacks still reach
-            // `connections`, which lives until after this.
-            connections.context = nil
-            withExtendedLifetime(connections) {}
-            finished.signal()
+                inbox.attach(connections.context)
+                return connections
+            },
+            serve: { connections in Self.serve(connections, inbox: inbox, tickInterval: tickInterval) }
+        )
+    }
+
+    /// The service loop: posted work and ticks, then a round of lws, until stopped.
+    private static func serve(_ connections: ClientConnections, inbox: LWSInbox<Work>, tickInterval: Duration?) {
+        var ticker: (any DispatchSourceTimer)?
+        if let tickInterval {
+            let timer = DispatchSource.makeTimerSource(queue: .global(qos: .userInteractive))
+            let nanoseconds = Int(tickInterval.components.seconds) * 1_000_000_000
+                + Int(tickInterval.components.attoseconds / 1_000_000_000)
+            timer.schedule(deadline: .now(), repeating: .nanoseconds(nanoseconds), leeway: .microseconds(50))
+            timer.setEventHandler { inbox.post(.tick) }
+            timer.resume()
+            ticker = timer
         }
-        thread.name = "lws-client"
-        thread.start()
-        ready.wait()
-        if let error = started.withLock({ $0 }) { throw error }
+        var stopping = false
+        while !connections.isFinished {
+            for work in inbox.drain() {
+                switch work {
+                case .run(let body): body(connections)
+                case .tick: connections.delegate.tick(client: connections)
+                case .stop: stopping = true
+                }
+            }
+            if stopping { break }
+            connections.reportDeferred()
+            guard connections.context.service() else { break }
+            connections.reportDeferred()
+        }
+        ticker?.cancel()
+        _ = inbox.detach()
+        // Close frames for what is still open, served for a moment so the server sees
+        // a clean close rather than a dropped socket.
+        connections.closeAll()
+        let deadline = Monotonic.milliseconds() + 500
+        while connections.count > 0, Monotonic.milliseconds() < deadline, connections.context.service() {}
+        // Destroying the context ends the sockets; its callbacks still reach
+        // `connections`, which owns it and so outlives it.
+        connections.context = nil
     }
 
     /// Runs `work` on the service thread, where it may use the connections.
@@ -108,8 +101,7 @@ public final class WebSocketClient: Sendable {
     /// Blocks until the service loop ends (``stop()``, or the delegate called
     /// ``ClientConnections/finish()``).
     public func wait() {
-        finished.wait()
-        finished.signal()
+        thread.wait()
     }
 }
 

@@ -9,54 +9,42 @@ import Synchronization
 public final class EchoServer: Sendable {
     public let port: Int32
     private let inbox = LWSInbox<Bool>()
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: ServiceThread
 
     /// Starts listening; returns once the port is open.
     public init(host: String = "127.0.0.1", port: Int32) throws(GatewayError) {
         let chosen = port == 0 ? LoopbackPort.free(host: host) : port
         guard let chosen else { throw GatewayError.listenFailed(host: host, port: 0) }
         self.port = chosen
-        let started = Mutex<GatewayError?>(nil)
-        let ready = DispatchSemaphore(value: 0)
-        let inbox = inbox, finished = finished
-        let thread = Thread {
-            let echo = EchoConnections()
-            var context: LWSContext?
-            do throws(GatewayError) {
-                context = try LWSContext(
+        let inbox = inbox
+        thread = try ServiceThread(
+            name: "lws-echo",
+            setUp: { () throws(GatewayError) -> EchoConnections in
+                let echo = EchoConnections()
+                echo.context = try LWSContext(
                     .init(
                         host: host, port: chosen,
                         protocols: [.init(name: "http", callback: echoCallback, perSessionDataSize: MemoryLayout<Int>.size, receiveBufferSize: 65_536)],
                         user: Unmanaged.passUnretained(echo).toOpaque()
                     )
                 )
-            } catch {
-                started.withLock { $0 = error }
-                ready.signal()
-                finished.signal()
-                return
+                inbox.attach(echo.context!)
+                return echo
+            },
+            serve: { echo in
+                while inbox.drain().isEmpty, echo.context!.service() {}
+                _ = inbox.detach()
+                // Destroying the context closes the connections; its callbacks still
+                // reach `echo`, which owns it and so outlives it.
+                echo.context = nil
             }
-            inbox.attach(context!)
-            ready.signal()
-            while inbox.drain().isEmpty, context!.service() {}
-            _ = inbox.detach()
-            // Destroying the context closes the connections; its callbacks still reach
-            // `echo`, which lives until after this.
-            context = nil
-            withExtendedLifetime(echo) {}
-            finished.signal()
-        }
-        thread.name = "lws-echo"
-        thread.start()
-        ready.wait()
-        if let error = started.withLock({ $0 }) { throw error }
+        )
     }
 
     /// Closes the port and every connection; returns when the thread has ended.
     public func stop() {
         inbox.post(true)
-        finished.wait()
-        finished.signal()
+        thread.wait()
     }
 }
 
@@ -69,6 +57,8 @@ final class EchoConnections {
 
     private var connections: [Int: Connection] = [:]
     private var nextID = 1
+    /// Owned here so that its callbacks never outlive this object (see ``ServiceLoop``).
+    var context: LWSContext?
 
     func established(_ sessionData: UnsafeMutableRawPointer) {
         sessionData.storeBytes(of: nextID, as: Int.self)

@@ -31,7 +31,7 @@ public final class GatewayServer: Sendable {
     /// The port it listens on (the chosen one when configured with 0).
     public let port: Int32
     private let inbox: ServiceInbox
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: ServiceThread
 
     /// Starts listening and serving; returns once the port is open.
     /// - Throws: ``GatewayError`` when the address cannot be used.
@@ -49,25 +49,22 @@ public final class GatewayServer: Sendable {
         let inbox = ServiceInbox()
         self.inbox = inbox
         rest.messages.attach(inbox)
-        let started = Mutex<Result<Void, GatewayError>?>(nil)
-        let ready = DispatchSemaphore(value: 0)
-        let finished = finished
-        let thread = Thread { [configuration] in
-            let scheme = configuration.tlsCertificatePath == nil ? "ws" : "wss"
-            let sessions = GatewaySessions(
-                engine: rest.engine,
-                tokens: rest.tokens,
-                directory: rest.directory,
-                messageIDs: messageIDs,
-                metrics: rest.metrics,
-                configuration: configuration.session,
-                inbox: inbox,
-                resumeURL: "\(scheme)://\(configuration.host):\(configuration.port)/gateway"
-            )
-            let loop = ServiceLoop(rest: rest, sessions: sessions, inbox: inbox)
-            var context: LWSContext?
-            do throws(GatewayError) {
-                context = try LWSContext(
+        thread = try ServiceThread(
+            name: "lws-service",
+            setUp: { [configuration] () throws(GatewayError) -> ServiceLoop in
+                let scheme = configuration.tlsCertificatePath == nil ? "ws" : "wss"
+                let sessions = GatewaySessions(
+                    engine: rest.engine,
+                    tokens: rest.tokens,
+                    directory: rest.directory,
+                    messageIDs: messageIDs,
+                    metrics: rest.metrics,
+                    configuration: configuration.session,
+                    inbox: inbox,
+                    resumeURL: "\(scheme)://\(configuration.host):\(configuration.port)/gateway"
+                )
+                let loop = ServiceLoop(rest: rest, sessions: sessions, inbox: inbox)
+                loop.context = try LWSContext(
                     .init(
                         host: configuration.host,
                         port: configuration.port,
@@ -79,48 +76,41 @@ public final class GatewayServer: Sendable {
                         tlsPrivateKeyPath: configuration.tlsPrivateKeyPath
                     )
                 )
-            } catch {
-                started.withLock { $0 = .failure(error) }
-                ready.signal()
-                finished.signal()
-                return
+                inbox.attach(loop.context!)
+                return loop
+            },
+            serve: { loop in Self.serve(loop, inbox: inbox) }
+        )
+    }
+
+    /// The service loop, with a one-second tick for heartbeat deadlines.
+    private static func serve(_ loop: ServiceLoop, inbox: ServiceInbox) {
+        let ticker = DispatchSource.makeTimerSource(queue: .global())
+        ticker.schedule(deadline: .now() + 1, repeating: 1)
+        ticker.setEventHandler { inbox.post(.tick) }
+        ticker.resume()
+        // After a stop request, serve on until every session got its close frame
+        // (at most 2 s), so clients see RECONNECT and 1001.
+        var deadline: UInt64?
+        while loop.context!.service() {
+            if inbox.isStopping {
+                let now = Monotonic.milliseconds()
+                if deadline == nil { deadline = now + 2000 }
+                if loop.sessions.isEmpty || now >= deadline! { break }
             }
-            inbox.attach(context!)
-            started.withLock { $0 = .success(()) }
-            ready.signal()
-            let ticker = DispatchSource.makeTimerSource(queue: .global())
-            ticker.schedule(deadline: .now() + 1, repeating: 1)
-            ticker.setEventHandler { inbox.post(.tick) }
-            ticker.resume()
-            // After a stop request, serve on until every session got its close frame
-            // (at most 2 s), so clients see RECONNECT and 1001.
-            var deadline: UInt64?
-            while context!.service() {
-                if inbox.isStopping {
-                    let now = Monotonic.milliseconds()
-                    if deadline == nil { deadline = now + 2000 }
-                    if sessions.isEmpty || now >= deadline! { break }
-                }
-            }
-            ticker.cancel()
-            inbox.detach()
-            // Destroying the context closes every connection; its callbacks still
-            // reach `loop`, which lives until after this.
-            context = nil
-            withExtendedLifetime(loop) {}
-            finished.signal()
         }
-        thread.name = "lws-service"
-        thread.start()
-        ready.wait()
-        if case .failure(let error) = started.withLock({ $0 }) { throw error }
+        ticker.cancel()
+        inbox.detach()
+        // Destroying the context closes every connection; its callbacks still reach
+        // `loop`, which owns it and so outlives it.
+        loop.context = nil
     }
 
     /// Stops accepting, closes every connection, and returns when the service thread
     /// has destroyed its context. Safe to call more than once.
     public func stop() {
-        guard inbox.requestStop() else { return }
-        finished.wait()
+        _ = inbox.requestStop()
+        thread.wait()
     }
 }
 

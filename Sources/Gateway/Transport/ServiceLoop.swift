@@ -7,6 +7,10 @@ final class ServiceLoop {
     let rest: RESTAPI
     let sessions: GatewaySessions
     let inbox: ServiceInbox
+    /// The context whose callbacks reach this object: owned here, so the context is
+    /// destroyed (its last callbacks run) while this object is still alive. Set right
+    /// after creation, since the context needs this object's address first.
+    var context: LWSContext?
     private var connections: [Int: HTTPConnection] = [:]
     private var nextID = 1
 

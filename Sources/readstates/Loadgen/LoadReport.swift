@@ -165,7 +165,9 @@ final class LoadReport: Sendable {
                 "received": state.received, "events_per_second": Double(state.sent) / Double(seconds),
                 "latency_ms": total.json, "errors": state.errors, "lost": state.lost, "closes": state.closes,
             ]
-            return (text, object, state.errors == 0 && state.lost == 0)
+            let hint = state.closes["close 4008"] == nil
+                ? "" : "\n  the server rate-limited sessions (close 4008): start it with --rate-limit 0"
+            return (text + hint, object, state.errors == 0 && state.lost == 0)
         }
         output.emit(object, text + (residentBytesNote.map { "\n  \($0)" } ?? ""))
         return clean
