@@ -141,14 +141,19 @@ struct GatewayClientSessionTests {
 
         var session = readySession()
         var delays: [UInt64] = []
+        _ = session.closed(.dropped)
+        // Each new attempt fails before it opens (the server is down).
         for _ in 0..<8 {
+            session.connecting()
             guard let (delay, _) = reconnect(session.closed(.connectFailed("refused"))) else { break }
             delays.append(delay)
-            session.connected()
         }
         #expect(delays.count == 8)
         #expect(delays == delays.sorted())
+        #expect(delays.first == 500)
         #expect(delays.last == 10_000)
+        // A late close of a connection the session already gave up on changes nothing.
+        #expect(session.closed(.dropped).isEmpty)
     }
 
     @Test func aLocalCloseIsQuiet() {

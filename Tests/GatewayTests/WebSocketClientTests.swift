@@ -85,7 +85,10 @@ final class LoggingDelegate: WebSocketClientDelegate {
             switch action {
             case .send(let frame): if let current { client.send(frame, on: current) }
             case .notice(let text): log.append(.notice(text))
-            case .reconnect: if let endpoint { current = client.connect(to: endpoint) }
+            case .reconnect:
+                guard let endpoint else { break }
+                session?.connecting()
+                current = client.connect(to: endpoint)
             case .fail(let text): log.append(.notice("fail: \(text)"))
             case .event: break
             }

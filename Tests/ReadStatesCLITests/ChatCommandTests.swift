@@ -118,6 +118,18 @@ import Testing
         }
     }
 
+    @Test func aServerGoingAwayIsRetriedAndQuitNeedNotWaitForIt() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("chat-data-\(UUID().uuidString)")
+        let server = try ServeProcess.start(["--data-dir", data.path, "--demo"])
+        let bob = try ChatProcess.start(server, dataDirectory: data, arguments: ["--user", Self.bob])
+        bob.expectShows("ready: signed in as \(Self.bob)")
+        #expect(server.stop() == 0)
+        bob.expectShows("-- the server asked to reconnect; resuming")
+        bob.expectShows("retrying")
+        bob.type("/quit")
+        #expect(bob.process.wait() == 0)
+    }
+
     @Test func aRefusedTokenAndAnUnreachableServerEndTheClientWithAMessage() throws {
         try withServer { server, data in
             let forged = try ChatProcess.start(server, dataDirectory: data, arguments: ["--token", "forged.token.value"])

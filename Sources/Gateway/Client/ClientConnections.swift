@@ -153,7 +153,7 @@ public final class ClientConnections {
     func ended(_ id: Int, connectError: String?) {
         guard let socket = sockets.removeValue(forKey: id) else { return }
         let reason: ClientCloseReason
-        if let connectError {
+        if let connectError, !socket.isOpen {
             reason = .connectFailed(connectError)
         } else if let peer = socket.peerClose {
             reason = .peer(code: peer.code, reason: peer.reason)
@@ -212,6 +212,12 @@ func clientCallback(
         return 0
     case LWS_CALLBACK_CLIENT_CLOSED:
         connections.ended(id, connectError: nil)
+        return 0
+    case LWS_CALLBACK_WSI_DESTROY:
+        // Every wsi ends here. After CLIENT_CLOSED or CONNECTION_ERROR this finds
+        // nothing left to do; a connection that ended without either is still
+        // reported, once, so no socket is left waiting forever.
+        connections.ended(id, connectError: "the connection was closed before it opened")
         return 0
     default:
         return lws_callback_http_dummy(wsi, reason, user, input, length)

@@ -11,6 +11,8 @@
 /// reconnect.
 public struct GatewayClientSession: Sendable {
     public enum Phase: Sendable, Equatable {
+        /// A connection is being opened (``connecting()``).
+        case connecting
         /// Connected, waiting for HELLO.
         case awaitingHello
         case identifying
@@ -59,6 +61,13 @@ public struct GatewayClientSession: Sendable {
         self.token = token
         self.url = url
         self.firstHeartbeatFraction = firstHeartbeatFraction
+    }
+
+    /// The transport starts opening a connection (the first, or after
+    /// ``Action/reconnect(afterMilliseconds:url:)``): its failure is this session's to
+    /// handle.
+    public mutating func connecting() {
+        phase = .connecting
     }
 
     /// A (new) connection is open: wait for HELLO.
@@ -128,7 +137,8 @@ public struct GatewayClientSession: Sendable {
         return [.send(ClientPayload.heartbeat(lastSequence: sequence).frame)]
     }
 
-    /// The connection ended: reconnect, or give up with a message.
+    /// The connection ended: reconnect, or give up with a message. A close after the
+    /// session gave that connection up (it asked to reconnect, or failed) changes nothing.
     public mutating func closed(_ reason: ClientCloseReason) -> [Action] {
         guard phase != .failed, phase != .disconnected else { return [] }
         switch reason {

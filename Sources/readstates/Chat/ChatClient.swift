@@ -25,7 +25,12 @@ final class ChatClient: WebSocketClientDelegate {
     }
 
     func start(_ client: ClientConnections) {
+        connect(client)
+    }
+
+    private func connect(_ client: ClientConnections) {
         console.print("connecting to \(endpoint)")
+        session.connecting()
         connection = client.connect(to: endpoint)
     }
 
@@ -59,8 +64,7 @@ final class ChatClient: WebSocketClientDelegate {
         let now = Self.now()
         if let at = reconnectAt, now >= at {
             reconnectAt = nil
-            console.print("connecting to \(endpoint)")
-            connection = client.connect(to: endpoint)
+            connect(client)
         }
         if connection != nil { perform(session.tick(now: now), client) }
     }
@@ -69,11 +73,22 @@ final class ChatClient: WebSocketClientDelegate {
 
     /// A line the person typed (or piped).
     func input(_ line: String, _ client: ClientConnections) {
+        // Leaving while the server cannot be reached must not wait for it.
+        if session.phase == .disconnected, line.trimmingCharacters(in: .whitespaces) == "/quit" {
+            return quit(client)
+        }
         guard session.phase == .ready, pendingInput.isEmpty else {
             pendingInput.append(line)
             return
         }
         run(line, client)
+    }
+
+    /// Lines typed while the session was not ready, in order.
+    private func runPendingInput(_ client: ClientConnections) {
+        let waiting = pendingInput
+        pendingInput = []
+        for line in waiting { run(line, client) }
     }
 
     /// Standard input ended: leave once the lines before it have run.
@@ -123,11 +138,9 @@ final class ChatClient: WebSocketClientDelegate {
         switch event {
         case .ready(let ready):
             show(room.ready(ready), client)
-            let waiting = pendingInput
-            pendingInput = []
-            for line in waiting { run(line, client) }
+            runPendingInput(client)
         case .resumed:
-            break
+            runPendingInput(client)
         case .messageCreate(let message):
             show(room.messageCreated(message), client)
         case .messageAck(let ack):
