@@ -18,6 +18,8 @@ struct EchoCommand: ParsableCommand {
     var port: Int32 = 8081
 
     func run() throws {
+        // Before the server exists: lws sizes its tables from the limit at creation.
+        OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
         let server: EchoServer
         do {
             server = try EchoServer(host: host, port: port)
@@ -26,7 +28,6 @@ struct EchoCommand: ParsableCommand {
             throw ExitCode(1)
         }
         FileHandle.standardError.write(Data("readstates echo: serving ws://\(host):\(server.port)/\n".utf8))
-        OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let stop = DispatchSemaphore(value: 0)

@@ -101,6 +101,16 @@ struct GatewayClientSessionTests {
         #expect(session.phase == .identifying)
     }
 
+    @Test func aResumableInvalidSessionResumes() {
+        var session = readySession()
+        _ = session.closed(.dropped)
+        session.connecting()
+        session.connected()
+        _ = session.received(.hello(heartbeatIntervalMilliseconds: 1000), now: 100)
+        #expect(frames(session.received(.invalidSession(resumable: true), now: 110)) == [.resume(token: "t", sessionID: "s1", sequence: 1)])
+        #expect(session.phase == .resuming)
+    }
+
     @Test func reconnectOpcodeResumesAtOnce() {
         var session = readySession()
         let actions = session.received(.reconnect, now: 50)

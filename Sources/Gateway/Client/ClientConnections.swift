@@ -135,6 +135,7 @@ public final class ClientConnections {
         } catch {
             // A gateway sends text frames of bounded size: anything else is a broken peer.
             socket.closing = (1003, "unexpected frame")
+            socket.closedForCause = true
             lws_callback_on_writable(wsi)
             return 0
         }
@@ -157,6 +158,8 @@ public final class ClientConnections {
             reason = .connectFailed(connectError)
         } else if let peer = socket.peerClose {
             reason = .peer(code: peer.code, reason: peer.reason)
+        } else if socket.closedForCause {
+            reason = .dropped
         } else if socket.closing != nil {
             reason = .local
         } else {

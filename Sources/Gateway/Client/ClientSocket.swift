@@ -9,6 +9,9 @@ final class ClientSocket {
     var outgoing = OutgoingFrames()
     /// A close we asked for: sent after the frames queued before it.
     var closing: (code: UInt16, reason: String)?
+    /// We closed it because the server sent what no gateway sends (binary or oversized
+    /// frames): reported as a dropped connection, so the session reconnects.
+    var closedForCause = false
     /// The server's close frame, reported when the socket is gone.
     var peerClose: (code: UInt16, reason: String)?
 

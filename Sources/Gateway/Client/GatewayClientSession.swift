@@ -93,10 +93,12 @@ public struct GatewayClientSession: Sendable {
         case .reconnect:
             return disconnect(resume: true, notice: "the server asked to reconnect; resuming", immediately: true)
         case .invalidSession(let resumable):
-            if !resumable {
-                sessionID = nil
-                sequence = nil
+            if resumable, let sessionID, let sequence {
+                phase = .resuming
+                return [.send(ClientPayload.resume(token: token, sessionID: sessionID, sequence: sequence).frame)]
             }
+            sessionID = nil
+            sequence = nil
             phase = .identifying
             return [
                 .notice("the session could not be resumed; identifying again"),

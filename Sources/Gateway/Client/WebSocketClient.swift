@@ -14,7 +14,7 @@ import Synchronization
 public final class WebSocketClient: Sendable {
     enum Work: Sendable {
         case run(@Sendable (ClientConnections) -> Void)
-        case tick
+        case tick(TickFlag)
         case stop
     }
 
@@ -55,7 +55,10 @@ public final class WebSocketClient: Sendable {
             let nanoseconds = Int(tickInterval.components.seconds) * 1_000_000_000
                 + Int(tickInterval.components.attoseconds / 1_000_000_000)
             timer.schedule(deadline: .now(), repeating: .nanoseconds(nanoseconds), leeway: .microseconds(50))
-            timer.setEventHandler { inbox.post(.tick) }
+            // One tick waits at most: a service thread that falls behind finds one
+            // tick, not a pile of them.
+            let pending = TickFlag()
+            timer.setEventHandler { if pending.raise() { inbox.post(.tick(pending)) } }
             timer.resume()
             ticker = timer
         }
@@ -64,7 +67,9 @@ public final class WebSocketClient: Sendable {
             for work in inbox.drain() {
                 switch work {
                 case .run(let body): body(connections)
-                case .tick: connections.delegate.tick(client: connections)
+                case .tick(let pending):
+                    pending.lower()
+                    connections.delegate.tick(client: connections)
                 case .stop: stopping = true
                 }
             }
@@ -79,7 +84,10 @@ public final class WebSocketClient: Sendable {
         // a clean close rather than a dropped socket.
         connections.closeAll()
         let deadline = Monotonic.milliseconds() + 500
-        while connections.count > 0, Monotonic.milliseconds() < deadline, connections.context.service() {}
+        while connections.count > 0, Monotonic.milliseconds() < deadline {
+            connections.context.serviceWithoutWaiting()
+            usleep(1000)
+        }
         // Destroying the context ends the sockets; its callbacks still reach
         // `connections`, which owns it and so outlives it.
         connections.context = nil
@@ -102,6 +110,20 @@ public final class WebSocketClient: Sendable {
     /// ``ClientConnections/finish()``).
     public func wait() {
         thread.wait()
+    }
+}
+
+/// Whether a tick is waiting in the inbox.
+final class TickFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+
+    /// - Returns: true when it was down (so a tick should be posted).
+    func raise() -> Bool {
+        !raised.exchange(true, ordering: .acquiringAndReleasing)
+    }
+
+    func lower() {
+        raised.store(false, ordering: .releasing)
     }
 }
 

@@ -5,7 +5,8 @@ public protocol WebSocketClientDelegate: AnyObject {
     func opened(_ connection: Int, client: ClientConnections)
     /// One complete text message.
     func received(_ message: [UInt8], on connection: Int, client: ClientConnections)
-    /// The connection is gone, or never opened. Called once per connection.
+    /// The connection is gone, or never opened. Called once per connection while the
+    /// client runs; connections still open when it stops are closed without a call.
     func closed(_ connection: Int, _ reason: ClientCloseReason, client: ClientConnections)
     /// Runs every `tickInterval` of the client (when it has one), on the service thread.
     func tick(client: ClientConnections)

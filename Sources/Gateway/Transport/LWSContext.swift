@@ -118,12 +118,23 @@ final class LWSContext {
         self.foreignLoops = foreignLoops
     }
 
-    /// Runs one round of the event loop (waits for events, dispatches callbacks).
-    /// - Returns: false once the context is shutting down.
+    /// Runs one round of the event loop (waits for at least one event, dispatches
+    /// callbacks; `lws_cancel_service` is such an event).
+    /// - Returns: false when lws's own poll loop reports the context shutting down
+    ///   (only with `READSTATES_LWS_POLL`; on libev it returns true).
     func service() -> Bool {
         guard let eventLoop else { return lws_service(pointer, 0) >= 0 }
         CWebsockets_runEventLoopOnce(eventLoop)
         return true
+    }
+
+    /// One round that does not wait: handles what is ready, if anything.
+    func serviceWithoutWaiting() {
+        guard let eventLoop else {
+            _ = lws_service(pointer, -1)
+            return
+        }
+        CWebsockets_runEventLoopNoWait(eventLoop)
     }
 
     /// Wakes a thread blocked in ``service()``: the only call safe from another thread.

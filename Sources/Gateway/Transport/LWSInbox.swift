@@ -2,8 +2,9 @@ internal import CWebsockets
 import Synchronization
 
 /// Work other threads hand to an lws service thread, and the one lws call they may
-/// make: `lws_cancel_service`, which wakes the thread so it drains the inbox in
-/// `LWS_CALLBACK_EVENT_WAIT_CANCELLED`. The server and the client both use it.
+/// make: `lws_cancel_service`, which wakes the thread so it drains the inbox (the
+/// server in `LWS_CALLBACK_EVENT_WAIT_CANCELLED`, the client and the echo server
+/// between rounds of their loop). The server, the client and the echo server use it.
 final class LWSInbox<Event: Sendable>: Sendable {
     private struct State: ~Copyable {
         var events: [Event] = []
@@ -32,13 +33,15 @@ final class LWSInbox<Event: Sendable>: Sendable {
     /// - Returns: false when the service thread is gone (the event is dropped).
     @discardableResult
     func post(_ event: Event) -> Bool {
-        let (accepted, context) = state.withLock { state -> (Bool, LWSContextHandle?) in
-            guard !state.closed else { return (false, nil) }
+        // The wake-up happens under the lock: `detach` takes the same lock before the
+        // service thread destroys the context, so a post racing the end of the thread
+        // never reaches a freed context (`lws_cancel_service` only writes to a pipe).
+        state.withLock { state in
+            guard !state.closed else { return false }
             state.events.append(event)
-            return (true, state.context)
+            state.context?.cancelService()
+            return true
         }
-        context?.cancelService()
-        return accepted
     }
 
     /// Everything posted since the last drain, in order. The wake-up also fires for

@@ -16,6 +16,10 @@ final class ChatClient: WebSocketClientDelegate {
     /// Lines typed before READY (a pipe delivers them at once): run after it.
     private var pendingInput: [String] = []
     private var quitting = false
+    /// When `/quit` arrived while the session was not ready.
+    private var quitRequestedAt: UInt64?
+    /// How long a `/quit` waits for the session to become ready.
+    private static let quitWaitMilliseconds: UInt64 = 5_000
 
     init(endpoint: WebSocketEndpoint, token: String, console: ChatConsole, outcome: ChatOutcome) {
         self.endpoint = endpoint
@@ -62,6 +66,9 @@ final class ChatClient: WebSocketClientDelegate {
 
     func tick(client: ClientConnections) {
         let now = Self.now()
+        if let asked = quitRequestedAt, !quitting, now >= asked + Self.quitWaitMilliseconds {
+            return leaveUnready(client)
+        }
         if let at = reconnectAt, now >= at {
             reconnectAt = nil
             connect(client)
@@ -73,15 +80,25 @@ final class ChatClient: WebSocketClientDelegate {
 
     /// A line the person typed (or piped).
     func input(_ line: String, _ client: ClientConnections) {
-        // Leaving while the server cannot be reached must not wait for it.
-        if session.phase == .disconnected, line.trimmingCharacters(in: .whitespaces) == "/quit" {
-            return quit(client)
-        }
         guard session.phase == .ready, pendingInput.isEmpty else {
             pendingInput.append(line)
+            if line.trimmingCharacters(in: .whitespaces) == "/quit", quitRequestedAt == nil {
+                // Lines before it run once the session is ready, but leaving does not
+                // wait long for a server that cannot be reached.
+                quitRequestedAt = Self.now()
+                if session.phase == .disconnected { leaveUnready(client) }
+            }
             return
         }
         run(line, client)
+    }
+
+    /// `/quit` while the session is not ready: leave, saying what did not run.
+    private func leaveUnready(_ client: ClientConnections) {
+        let skipped = pendingInput.count - 1
+        if skipped > 0 { console.print("-- leaving without running \(skipped) line\(skipped == 1 ? "" : "s") typed while not connected") }
+        pendingInput = []
+        quit(client)
     }
 
     /// Lines typed while the session was not ready, in order.

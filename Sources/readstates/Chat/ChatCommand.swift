@@ -13,7 +13,7 @@ struct ChatCommand: ParsableCommand {
         discussion: """
             Type a line to send it to the current channel; /help lists the commands.
             Exit status: 0 after /quit or the end of input, 1 when the session cannot go on \
-            (bad token, cannot connect), 2 for bad options.
+            (bad token, cannot connect), 64 for bad options.
             """
     )
 

@@ -32,9 +32,16 @@ final class LoadDriver: WebSocketClientDelegate {
 
     private struct PendingMessage {
         var due: UInt64
+        /// The event's number: those below `warmupEvents` belong to the warm-up.
+        var event: Int
         /// The session whose MESSAGE_CREATE completes the event (the mentioned user;
         /// the sender itself in echo mode).
         var target: Int
+    }
+
+    private struct PendingAck {
+        var due: UInt64
+        var event: Int
     }
 
     private struct AckKey: Hashable {
@@ -57,7 +64,10 @@ final class LoadDriver: WebSocketClientDelegate {
     private var totalEvents: Int
     private var nextSecond = 1
     private var pendingMessages: [Int: PendingMessage] = [:]
-    private var pendingAcks: [AckKey: UInt64] = [:]
+    private var pendingAcks: [AckKey: PendingAck] = [:]
+    /// Events 0 ..< warmupEvents are the warm-up's: sent and answered, not counted.
+    private let warmupEvents: Int
+    private var measuredSent = 0
     private var random = SystemRandomNumberGenerator()
     private var heartbeatCursor = 0
     private var secondFigures = LoadReport.Second()
@@ -68,6 +78,7 @@ final class LoadDriver: WebSocketClientDelegate {
         self.report = report
         sessions = [Session](repeating: Session(), count: plan.sessions)
         totalEvents = Int(plan.rate * Double(plan.warmupSeconds + plan.seconds))
+        warmupEvents = Int(plan.rate * Double(plan.warmupSeconds))
         // Echo frames about the size of a gateway event (~150 bytes).
         padding = String(repeating: "x", count: 100)
     }
@@ -203,8 +214,10 @@ final class LoadDriver: WebSocketClientDelegate {
                 // Events go out in batches, one per tick: each is due at its batch's
                 // scheduled time (its ideal time rounded up to the tick), so the tick's
                 // granularity does not count as latency but a late tick does.
+                // (Never later than now: a tick that fires a little early must not
+                // make an event due after it went out.)
                 let ideal = UInt64(Double(sent) * 1e9 / plan.rate)
-                let dueAt = runStart + (ideal + Self.tickNanoseconds - 1) / Self.tickNanoseconds * Self.tickNanoseconds
+                let dueAt = min(now, runStart + (ideal + Self.tickNanoseconds - 1) / Self.tickNanoseconds * Self.tickNanoseconds)
                 send(event: sent, dueAt: dueAt, client)
                 sent += 1
             }
@@ -219,7 +232,9 @@ final class LoadDriver: WebSocketClientDelegate {
             if drained || overdue || readyCount == 0 {
                 finishSecond(now: now)
                 phase = .done
-                report.runFinished(lost: pendingMessages.count + pendingAcks.count)
+                let unanswered = pendingMessages.values.filter { $0.event >= warmupEvents }.count
+                    + pendingAcks.values.filter { $0.event >= warmupEvents }.count
+                report.runFinished(sent: measuredSent, lost: unanswered)
                 client.finish()
             }
         }
@@ -239,8 +254,9 @@ final class LoadDriver: WebSocketClientDelegate {
             return
         }
         secondFigures.sent += 1
+        if k >= warmupEvents { measuredSent += 1 }
         if plan.echo {
-            pendingMessages[k] = PendingMessage(due: dueAt, target: index)
+            pendingMessages[k] = PendingMessage(due: dueAt, event: k, target: index)
             client.send(Array(#"{"op":1,"d":\#(k),"pad":"\#(padding)"}"#.utf8), on: connection)
             return
         }
@@ -248,7 +264,7 @@ final class LoadDriver: WebSocketClientDelegate {
         let channel = plan.channelOf[index]
         if Double.random(in: 0..<1, using: &random) < plan.ackShare, session.ownInFlight == 0, session.newestSeen > session.readUpTo {
             sessions[index].readUpTo = session.newestSeen
-            pendingAcks[AckKey(session: index, message: session.newestSeen)] = dueAt
+            pendingAcks[AckKey(session: index, message: session.newestSeen)] = PendingAck(due: dueAt, event: k)
             let ack = ClientPayload.ack(
                 channelID: plan.channels[channel], messageID: Snowflake(rawValue: session.newestSeen), manual: false, mentionCount: 0
             )
@@ -260,7 +276,7 @@ final class LoadDriver: WebSocketClientDelegate {
         if members.count > 1 {
             while target == index { target = members[Int.random(in: 0..<members.count, using: &random)] }
         }
-        pendingMessages[k] = PendingMessage(due: dueAt, target: target)
+        pendingMessages[k] = PendingMessage(due: dueAt, event: k, target: target)
         sessions[index].ownInFlight += 1
         let message = ClientPayload.sendMessage(
             channelID: plan.channels[channel], content: "load \(k) <@\(plan.users[target])>", nonce: "n\(k)"
@@ -280,37 +296,38 @@ final class LoadDriver: WebSocketClientDelegate {
 
     private func messageAcked(_ frame: FrameScanner, at index: Int, now: UInt64) {
         guard let message = frame.snowflake(after: #""message_id":""#),
-            let due = pendingAcks.removeValue(forKey: AckKey(session: index, message: message))
+            let pending = pendingAcks.removeValue(forKey: AckKey(session: index, message: message))
         else { return }
-        record(now: now, due: due)
+        record(now: now, due: pending.due, event: pending.event)
     }
 
     private func complete(messageEvent k: Int, at index: Int, now: UInt64) {
         guard let pending = pendingMessages[k], pending.target == index else { return }
         pendingMessages[k] = nil
-        record(now: now, due: pending.due)
+        record(now: now, due: pending.due, event: k)
     }
 
-    /// One completed event: counted unless it was due during the warm-up.
-    private func record(now: UInt64, due: UInt64) {
-        guard due >= runStart + UInt64(plan.warmupSeconds) * 1_000_000_000 else { return }
+    /// One completed event: counted unless it belongs to the warm-up.
+    private func record(now: UInt64, due: UInt64, event: Int) {
+        guard event >= warmupEvents else { return }
         secondFigures.record(now > due ? now - due : 0)
     }
 
     private func finishSecond(now: UInt64) {
+        // Events unanswered for 10 s count as lost, in the second they are given up.
+        let cutoff = now > 10_000_000_000 ? now - 10_000_000_000 : 0
+        let lostMessages = pendingMessages.filter { $0.value.due < cutoff }
+        let lostAcks = pendingAcks.filter { $0.value.due < cutoff }
+        for key in lostMessages.keys { pendingMessages[key] = nil }
+        for key in lostAcks.keys { pendingAcks[key] = nil }
+        secondFigures.lost = lostMessages.values.filter { $0.event >= warmupEvents }.count
+            + lostAcks.values.filter { $0.event >= warmupEvents }.count
         // Warm-up seconds are numbered from -warmup + 1 to 0.
         secondFigures.second = nextSecond - plan.warmupSeconds
         let idle = secondFigures.sent == 0 && secondFigures.received == 0 && secondFigures.errors == 0 && secondFigures.lost == 0
         if !idle { report.second(secondFigures) }
         secondFigures = LoadReport.Second()
         nextSecond += 1
-        // Events unanswered for 10 s count as lost.
-        let cutoff = now > 10_000_000_000 ? now - 10_000_000_000 : 0
-        let lostMessages = pendingMessages.filter { $0.value.due < cutoff }.map(\.key)
-        let lostAcks = pendingAcks.filter { $0.value < cutoff }.map(\.key)
-        for key in lostMessages { pendingMessages[key] = nil }
-        for key in lostAcks { pendingAcks[key] = nil }
-        secondFigures.lost = lostMessages.count + lostAcks.count
     }
 
     /// How often the client calls ``tick(client:)``.

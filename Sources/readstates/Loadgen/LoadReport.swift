@@ -47,6 +47,7 @@ final class LoadReport: Sendable {
         var errors = 0
         var lost = 0
         var closes: [String: Int] = [:]
+        var measuredSent: Int?
     }
 
     private let state = Mutex(State())
@@ -143,8 +144,15 @@ final class LoadReport: Sendable {
         )
     }
 
-    func runFinished(lost: Int) {
-        state.withLock { $0.lost += lost }
+    /// - Parameters:
+    ///   - sent: events sent after the warm-up (the lines count by second sent, so an
+    ///     event due just after the warm-up may sit in its last line).
+    ///   - lost: events still unanswered at the end.
+    func runFinished(sent: Int, lost: Int) {
+        state.withLock { state in
+            state.measuredSent = sent
+            state.lost += lost
+        }
     }
 
     /// The closing summary. - Returns: whether the run had no errors.
@@ -152,17 +160,18 @@ final class LoadReport: Sendable {
     func summary(rate: Double, sessions: Int, residentBytesNote: String?) -> Bool {
         let (text, object, clean) = state.withLock { state -> (String, [String: Any], Bool) in
             let seconds = max(1, state.lines.filter { $0.sent > 0 }.count)
+            let sent = state.measuredSent ?? state.sent
             let completed = Int(state.total.totalCount)
             let total = Self.percentiles(state.total)
             let closes = state.closes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
             let text = """
-                summary: \(state.sent) events sent in \(seconds) s (\(String(format: "%.0f", Double(state.sent) / Double(seconds)))/s of \(String(format: "%.0f", rate)) planned), \(completed) completed, \(state.received) frames received
+                summary: \(sent) events sent in \(seconds) s (\(String(format: "%.0f", Double(sent) / Double(seconds)))/s of \(String(format: "%.0f", rate)) planned), \(completed) completed, \(state.received) frames received
                   latency (due time to matching dispatch): \(total.text)
                   errors: \(state.errors), lost (no answer in 10 s): \(state.lost)\(closes.isEmpty ? "" : ", closes: \(closes)")
                 """
             let object: [String: Any] = [
-                "event": "summary", "sessions": sessions, "rate": rate, "sent": state.sent, "completed": completed,
-                "received": state.received, "events_per_second": Double(state.sent) / Double(seconds),
+                "event": "summary", "sessions": sessions, "rate": rate, "sent": sent, "completed": completed,
+                "received": state.received, "events_per_second": Double(sent) / Double(seconds),
                 "latency_ms": total.json, "errors": state.errors, "lost": state.lost, "closes": state.closes,
             ]
             let hint = state.closes["close 4008"] == nil

@@ -17,7 +17,7 @@ struct LoadgenCommand: ParsableCommand {
             the mentioned user's session, MESSAGE_ACK at the acking session. Start the server \
             with --rate-limit 0 (its default allows 2 payloads per second per session). \
             With --echo it drives `readstates echo` instead: the transport's ceiling.
-            Exit status: 0 when the run completed, 1 when it could not start, 2 for bad options.
+            Exit status: 0 when the run completed, 1 when it could not start, 64 for bad options.
             """
     )
 
