@@ -5,7 +5,6 @@ public struct GatewayError: Error, CustomStringConvertible, Equatable {
         case listenFailed(host: String, port: Int)
         case clientContextFailed
         case badURL(String, reason: String)
-        case connectFailed(String)
     }
 
     private let code: Code
@@ -20,10 +19,6 @@ public struct GatewayError: Error, CustomStringConvertible, Equatable {
         GatewayError(code: .badURL(url, reason: reason))
     }
 
-    static func connectFailed(_ reason: String) -> GatewayError {
-        GatewayError(code: .connectFailed(reason))
-    }
-
     public var description: String {
         switch code {
         case let .listenFailed(host, port):
@@ -32,8 +27,6 @@ public struct GatewayError: Error, CustomStringConvertible, Equatable {
             "libwebsockets could not create a client context"
         case let .badURL(url, reason):
             "bad URL \(url): \(reason)"
-        case let .connectFailed(reason):
-            "could not connect: \(reason)"
         }
     }
 }

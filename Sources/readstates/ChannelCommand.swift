@@ -55,15 +55,10 @@ struct ChannelCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let opened = try await storeOptions.open(
-                storeOptions.store ?? .sqlite,
-                defaultDirectory: URL(fileURLWithPath: "./data"),
-                logger: Logger(label: "readstates.channel")
-            )
-            guard let store = opened.store as? any ChannelStore else { throw ValidationError("this store keeps no channels") }
             let channelID = try id.map { try Snowflake.parse($0) } ?? SnowflakeGenerator(worker: 0, process: 2).next()
-            try await store.saveChannel(ChatChannel(id: channelID, name: name, members: try parsedMembers()))
-            await opened.close()
+            try await ChannelCommand.withChannelStore(storeOptions) { store in
+                try await store.saveChannel(ChatChannel(id: channelID, name: name, members: try parsedMembers()))
+            }
             print(channelID.rawValue)
         }
     }
@@ -74,17 +69,28 @@ struct ChannelCommand: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
 
         func run() async throws {
-            let opened = try await storeOptions.open(
-                storeOptions.store ?? .sqlite,
-                defaultDirectory: URL(fileURLWithPath: "./data"),
-                logger: Logger(label: "readstates.channel")
-            )
-            guard let store = opened.store as? any ChannelStore else { throw ValidationError("this store keeps no channels") }
-            for channel in try await store.loadChannels().sorted(by: { $0.id < $1.id }) {
-                let members = channel.members.sorted().map { String($0.rawValue) }.joined(separator: ",")
-                print("\(channel.id.rawValue)\t\(channel.name)\t\(members)\t\(channel.lastMessageID.map { String($0.rawValue) } ?? "-")")
+            try await ChannelCommand.withChannelStore(storeOptions) { store in
+                for channel in try await store.loadChannels().sorted(by: { $0.id < $1.id }) {
+                    let members = channel.members.sorted().map { String($0.rawValue) }.joined(separator: ",")
+                    print("\(channel.id.rawValue)\t\(channel.name)\t\(members)\t\(channel.lastMessageID.map { String($0.rawValue) } ?? "-")")
+                }
             }
-            await opened.close()
         }
+    }
+
+    /// Opens the store the options name, runs `body` on its channels, and closes it
+    /// (also when `body` throws).
+    static func withChannelStore(_ options: StoreOptions, _ body: (any ChannelStore) async throws -> Void) async throws {
+        let opened = try await options.open(
+            options.store ?? .sqlite, defaultDirectory: URL(fileURLWithPath: "./data"), logger: Logger(label: "readstates.channel")
+        )
+        do {
+            guard let store = opened.store as? any ChannelStore else { throw ValidationError("this store keeps no channels") }
+            try await body(store)
+        } catch {
+            await opened.close()
+            throw error
+        }
+        await opened.close()
     }
 }

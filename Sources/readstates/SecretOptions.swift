@@ -14,8 +14,10 @@ struct SecretOptions: ParsableArguments {
     /// - Parameter create: make the secret when it is missing (only `token` does: a
     ///   client needs the server's own secret, not a new one).
     func authority(createIfMissing create: Bool) throws -> TokenAuthority {
-        let url = secretFile.map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: dataDir).appendingPathComponent(ServerSecret.fileName)
-        return TokenAuthority(secret: try ServerSecret.load(from: url, createIfMissing: create && secretFile == nil))
+        TokenAuthority(
+            secret: try ServerSecret.load(
+                secretFile: secretFile, dataDirectory: URL(fileURLWithPath: dataDir), createInDataDirectory: create
+            )
+        )
     }
 }

@@ -76,8 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "readstates")
         logger.logLevel = .info
-        let secretURL = secretFile.map { URL(fileURLWithPath: $0) } ?? dataDirectory.appendingPathComponent(ServerSecret.fileName)
-        let tokens = TokenAuthority(secret: try ServerSecret.load(from: secretURL, createIfMissing: secretFile == nil))
+        let tokens = TokenAuthority(
+            secret: try ServerSecret.load(secretFile: secretFile, dataDirectory: dataDirectory, createInDataDirectory: true)
+        )
         let opened = try await storeOptions.open(storeOptions.store ?? .sqlite, defaultDirectory: dataDirectory, logger: logger)
         let writeBehind = WriteBehind(store: opened.store, delay: try flushDelaySeconds(), logger: logger)
         let engine = ReadStates(configuration: .init(capacity: cacheCapacity), persistence: writeBehind)

@@ -7,6 +7,14 @@ public import Foundation
 public enum ServerSecret {
     public static let fileName = "secret"
 
+    /// The secret a server and its tools share: `secretFile` when given (it must
+    /// exist), else `secret` in `dataDirectory`, created there when `createInDataDirectory`
+    /// is set and it is missing.
+    public static func load(secretFile: String?, dataDirectory: URL, createInDataDirectory: Bool) throws -> Data {
+        if let secretFile { return try load(from: URL(fileURLWithPath: secretFile), createIfMissing: false) }
+        return try load(from: dataDirectory.appendingPathComponent(fileName), createIfMissing: createInDataDirectory)
+    }
+
     /// Reads the secret at `url`, creating it first when `create` is set and it is
     /// missing.
     public static func load(from url: URL, createIfMissing create: Bool) throws -> Data {

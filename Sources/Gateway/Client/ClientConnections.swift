@@ -85,11 +85,6 @@ public final class ClientConnections {
         return true
     }
 
-    /// Bytes queued on the connection and not yet written.
-    public func queuedBytes(on id: Int) -> Int {
-        sockets[id]?.outgoing.queuedBytes ?? 0
-    }
-
     /// Sends a close frame after what is queued, then closes.
     public func close(_ id: Int, code: UInt16 = 1000, reason: String = "") {
         guard let socket = sockets[id], socket.closing == nil else { return }

@@ -29,10 +29,7 @@ public struct HTTPResponse: Sendable, Equatable {
 
     /// A JSON body; snake_case keys, Snowflakes as strings (their own encoding).
     public static func json(_ value: some Encodable, status: Int = 200) -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = .sortedKeys
-        let body = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        let body = (try? GatewayJSON.encoder.encode(value)) ?? Data("{}".utf8)
         return HTTPResponse(status: status, contentType: "application/json", body: Array(body))
     }
 

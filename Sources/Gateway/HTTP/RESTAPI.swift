@@ -97,10 +97,8 @@ public struct RESTAPI: Sendable {
             return .error(401, "creating channels needs the admin token (`readstates token --admin`)")
         }
         guard let channelStore else { return .error(503, "this server's store keeps no channels") }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         guard request.body.count <= Self.maximumBodyBytes,
-            let body = try? decoder.decode(NewChannel.self, from: Data(request.body))
+            let body = try? GatewayJSON.decoder.decode(NewChannel.self, from: Data(request.body))
         else {
             return .error(400, "the body must be {\"name\": \"...\", \"members\": [\"user id\", ...]}")
         }
@@ -122,8 +120,7 @@ public struct RESTAPI: Sendable {
     /// as SEND_MESSAGE would be; 200 and the MESSAGE_CREATE payload.
     private func sendMessage(from user: Snowflake, channel: Substring, body: [UInt8]) async -> HTTPResponse {
         guard let channelID = Snowflake(String(channel)) else { return .error(400, "\(channel) is not a Snowflake") }
-        let decoder = JSONDecoder()
-        guard body.count <= Self.maximumBodyBytes, let message = try? decoder.decode(NewMessage.self, from: Data(body)),
+        guard body.count <= Self.maximumBodyBytes, let message = try? GatewayJSON.decoder.decode(NewMessage.self, from: Data(body)),
             (1...ClientPayload.maximumContentCharacters).contains(message.content.count)
         else {
             return .error(400, "the body must be {\"content\": \"1 to \(ClientPayload.maximumContentCharacters) characters\"}")
@@ -160,10 +157,8 @@ public struct RESTAPI: Sendable {
         var options = AckOptions()
         if !body.isEmpty {
             guard body.count <= Self.maximumBodyBytes else { return .error(413, "body over \(Self.maximumBodyBytes) bytes") }
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
             do {
-                options = try decoder.decode(AckOptions.self, from: Data(body))
+                options = try GatewayJSON.decoder.decode(AckOptions.self, from: Data(body))
             } catch {
                 return .error(400, "the body must be {\"manual\": bool, \"mention_count\": 0-65535}")
             }

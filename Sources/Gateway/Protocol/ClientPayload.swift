@@ -1,5 +1,6 @@
 import Foundation
 public import Snowflake
+import ReadStatesModule
 
 /// What a client may send, decoded and checked (IDs are Snowflakes, sizes bounded).
 public enum ClientPayload: Sendable, Equatable {
@@ -102,7 +103,9 @@ public enum ClientPayload: Sendable, Equatable {
             case .ack:
                 let body = try required(Ack.self)
                 let count = body.mentionCount ?? 0
-                guard (0...65_535).contains(count) else { throw DecodeError.malformed("mention_count must be 0 to 65535") }
+                guard (0...Int(ReadState.maximumMentionCount)).contains(count) else {
+                    throw DecodeError.malformed("mention_count must be 0 to \(ReadState.maximumMentionCount)")
+                }
                 return .ack(channelID: body.channelId, messageID: body.messageId, manual: body.manual ?? false, mentionCount: count)
             case .bulkAck:
                 let body = try required(BulkAck.self)

@@ -3,40 +3,51 @@ import Foundation
 /// Frames the server sends, as JSON text: `{"op":…, "d":…, "s":…, "t":…}` with `s`
 /// and `t` only on dispatches, keys in snake_case, IDs as strings.
 public enum ServerFrame {
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = .sortedKeys
-        return encoder
-    }()
-
     public static func hello(heartbeatIntervalMilliseconds: Int) -> [UInt8] {
         encode(Frame(op: .hello, d: Hello(heartbeatInterval: heartbeatIntervalMilliseconds)))
     }
 
+    /// Frames whose bytes never change, encoded once.
+    private static let heartbeatAckFrame = encode(Frame<Int?>(op: .heartbeatAck, d: nil))
+    private static let reconnectFrame = encode(Frame<Int?>(op: .reconnect, d: nil))
+    private static let invalidSessionFrames = (no: encode(Frame(op: .invalidSession, d: false)), yes: encode(Frame(op: .invalidSession, d: true)))
+
     public static func heartbeatAck() -> [UInt8] {
-        encode(Frame<Int?>(op: .heartbeatAck, d: nil))
+        heartbeatAckFrame
     }
 
     public static func reconnect() -> [UInt8] {
-        encode(Frame<Int?>(op: .reconnect, d: nil))
+        reconnectFrame
     }
 
     /// `d` says whether the session may be resumed.
     public static func invalidSession(resumable: Bool) -> [UInt8] {
-        encode(Frame(op: .invalidSession, d: resumable))
+        resumable ? invalidSessionFrames.yes : invalidSessionFrames.no
     }
 
     public static func dispatch(_ type: String, sequence: Int, _ data: some Encodable) -> [UInt8] {
-        guard let writable = data as? any JSONWritable else {
-            return encode(Frame(op: .dispatch, d: data, s: sequence, t: type))
+        dispatch(type, sequence: sequence, payload: payload(data))
+    }
+
+    /// A dispatch's `d` as JSON: encoded once when the same event goes to many
+    /// sessions (only `s` differs between their frames).
+    public static func payload(_ data: some Encodable) -> [UInt8] {
+        if let writable = data as? any JSONWritable {
+            var writer = JSONWriter(capacity: 448)
+            writable.write(to: &writer)
+            return writer.bytes
         }
-        var writer = JSONWriter(capacity: 512)
+        return Array((try? GatewayJSON.encoder.encode(data)) ?? Data("null".utf8))
+    }
+
+    /// A dispatch frame around a `payload` from ``payload(_:)``.
+    public static func dispatch(_ type: String, sequence: Int, payload: [UInt8]) -> [UInt8] {
+        var writer = JSONWriter(capacity: payload.count + 64)
         writer.beginObject()
         writer.key("op")
         writer.integer(GatewayOpcode.dispatch.rawValue)
         writer.key("d")
-        writable.write(to: &writer)
+        writer.raw(payload)
         writer.key("s")
         writer.integer(sequence)
         writer.key("t")
@@ -47,7 +58,7 @@ public enum ServerFrame {
 
     private static func encode(_ frame: some Encodable) -> [UInt8] {
         // Our payload types always encode; a failure would be a programming error.
-        Array((try? encoder.encode(frame)) ?? Data(#"{"op":0}"#.utf8))
+        Array((try? GatewayJSON.encoder.encode(frame)) ?? Data(#"{"op":0}"#.utf8))
     }
 
     private struct Frame<Body: Encodable>: Encodable {

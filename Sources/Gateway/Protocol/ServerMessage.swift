@@ -23,16 +23,10 @@ public enum ServerMessage: Sendable {
         public var description: String
     }
 
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }()
-
     /// Decodes one text frame from the server.
     public static func decode(_ frame: [UInt8]) throws(DecodeError) -> ServerMessage {
         do {
-            return try decoder.decode(Wire.self, from: Data(frame)).message
+            return try GatewayJSON.decoder.decode(Wire.self, from: Data(frame)).message
         } catch {
             throw DecodeError(description: "undecodable frame from the server: \(error)")
         }

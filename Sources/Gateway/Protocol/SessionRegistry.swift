@@ -25,9 +25,9 @@ public struct SessionRegistry {
         }
 
         /// Numbers and records a dispatch; returns its frame.
-        mutating func dispatch(_ type: String, _ data: some Encodable) -> [UInt8] {
+        mutating func dispatch(_ type: String, payload: [UInt8]) -> [UInt8] {
             sequence += 1
-            let frame = ServerFrame.dispatch(type, sequence: sequence, data)
+            let frame = ServerFrame.dispatch(type, sequence: sequence, payload: payload)
             if history.count < historyLimit {
                 history.append((sequence, frame))
             } else {
@@ -85,7 +85,12 @@ public struct SessionRegistry {
 
     /// Numbers and keeps a dispatch for a session; nil when the session is gone.
     public mutating func dispatch(_ type: String, _ data: some Encodable, to sessionID: String) -> [UInt8]? {
-        records[sessionID]?.dispatch(type, data)
+        dispatch(type, payload: ServerFrame.payload(data), to: sessionID)
+    }
+
+    /// The same, for a `d` already encoded with ``ServerFrame/payload(_:)``.
+    public mutating func dispatch(_ type: String, payload: [UInt8], to sessionID: String) -> [UInt8]? {
+        records[sessionID]?.dispatch(type, payload: payload)
     }
 
     /// The session's connection dropped: it waits `resumeWindow` for a RESUME.

@@ -109,7 +109,7 @@ public final class GatewayServer: Sendable {
     /// Stops accepting, closes every connection, and returns when the service thread
     /// has destroyed its context. Safe to call more than once.
     public func stop() {
-        _ = inbox.requestStop()
+        inbox.requestStop()
         thread.wait()
     }
 }
@@ -148,11 +148,9 @@ final class ServiceInbox: Sendable {
 
     var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
-    /// - Returns: false when a stop was already requested.
-    func requestStop() -> Bool {
-        let first = !stopping.exchange(true, ordering: .acquiringAndReleasing)
-        if first { post(.goAway) }
-        return first
+    /// Asks the service thread to say goodbye to every session and stop (once).
+    func requestStop() {
+        if !stopping.exchange(true, ordering: .acquiringAndReleasing) { post(.goAway) }
     }
 
     /// - Returns: false when the service thread is gone (the event is dropped).

@@ -134,7 +134,11 @@ final class GatewaySessions {
     /// Numbers the dispatch in the session's sequence, keeps it for RESUME, and sends
     /// it if the session is connected.
     private func dispatch(_ type: String, _ data: some Encodable, toSession sessionID: String) {
-        guard let frame = registry.dispatch(type, data, to: sessionID) else { return }
+        dispatch(type, payload: ServerFrame.payload(data), toSession: sessionID)
+    }
+
+    private func dispatch(_ type: String, payload: [UInt8], toSession sessionID: String) {
+        guard let frame = registry.dispatch(type, payload: payload, to: sessionID) else { return }
         if let counter = dispatchCounters[type] {
             counter.increment()
         } else {
@@ -149,8 +153,12 @@ final class GatewaySessions {
 
     /// To every session of the user, connected or waiting to be resumed.
     private func dispatch(_ type: String, _ data: some Encodable, toUser user: Snowflake) {
+        dispatch(type, payload: ServerFrame.payload(data), toUser: user)
+    }
+
+    private func dispatch(_ type: String, payload: [UInt8], toUser user: Snowflake) {
         for sessionID in registry.sessions(of: user) {
-            dispatch(type, data, toSession: sessionID)
+            dispatch(type, payload: payload, toSession: sessionID)
         }
     }
 
@@ -326,8 +334,10 @@ final class GatewaySessions {
             mentionEveryone: mentions.everyone,
             nonce: nonce
         )
+        // Encoded once for every member's sessions; only the sequence differs.
+        let payload = ServerFrame.payload(created)
         for member in channel.members {
-            dispatch("MESSAGE_CREATE", created, toUser: member)
+            dispatch("MESSAGE_CREATE", payload: payload, toUser: member)
         }
         // Mentions: inline for cached users; users not in the cache are loaded (and
         // counted) off the service thread.

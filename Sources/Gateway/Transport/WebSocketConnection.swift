@@ -12,7 +12,6 @@ final class WebSocketConnection {
     var identifiedAt: ContinuousClock.Instant?
     private var incoming = IncomingMessage()
     private var outgoing = OutgoingFrames()
-    var queuedBytes: Int { outgoing.queuedBytes }
     /// Set once the session must close: sent after the frames queued before it.
     var closing: GatewayCloseCode?
 

@@ -53,6 +53,9 @@ struct OutgoingFrames {
     mutating func writeNext(to wsi: OpaquePointer) -> Bool {
         guard head < frames.count else { return true }
         let frame = frames[head]
+        // Released now: a connection that never quite drains would otherwise keep
+        // every frame it sent until the queue is empty.
+        frames[head] = []
         head += 1
         queuedBytes -= frame.count
         if head == frames.count {

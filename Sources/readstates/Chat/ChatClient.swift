@@ -190,7 +190,7 @@ final class ChatClient: WebSocketClientDelegate {
     }
 
     private static func now() -> UInt64 {
-        UInt64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+        BenchClock.nanoseconds() / 1_000_000
     }
 }
 

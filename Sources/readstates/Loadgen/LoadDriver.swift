@@ -1,4 +1,3 @@
-import Dispatch
 import Gateway
 import Histogram
 import Snowflake
@@ -334,6 +333,6 @@ final class LoadDriver: WebSocketClientDelegate {
     static let tickNanoseconds: UInt64 = 1_000_000
 
     static func now() -> UInt64 {
-        DispatchTime.now().uptimeNanoseconds
+        BenchClock.nanoseconds()
     }
 }

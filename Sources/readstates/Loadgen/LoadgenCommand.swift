@@ -88,7 +88,7 @@ struct LoadgenCommand: ParsableCommand {
         }
         client.wait()
         var note: String?
-        if let serverPid, let rss = Self.residentBytes(of: serverPid) {
+        if let serverPid, case let rss = BenchClock.residentBytes(of: serverPid), rss > 0 {
             note = String(format: "server RSS at the end: %.1f MiB", Double(rss) / 1_048_576)
         }
         report.summary(rate: rate, sessions: sessions, residentBytesNote: note)
@@ -129,7 +129,7 @@ struct LoadgenCommand: ParsableCommand {
 
     private func createChannels(_ channels: [Snowflake], _ members: [[Int]], users: [Snowflake], endpoint: WebSocketEndpoint, admin: String) throws {
         guard !endpoint.tls else { fail("loadgen creates its channels over plain HTTP: use a ws:// URL") }
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = BenchClock.nanoseconds()
         for (index, channel) in channels.enumerated() {
             let memberList = members[index].map { "\"\(users[$0])\"" }.joined(separator: ",")
             let body = #"{"id":"\#(channel)","name":"load-\#(index)","members":[\#(memberList)]}"#
@@ -145,7 +145,7 @@ struct LoadgenCommand: ParsableCommand {
                 fail("creating channels: \(error)")
             }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         BenchOutput(json: json).emit(
             ["event": "channels", "channels": channels.count, "seconds": seconds],
             "channels: \(channels.count) created over HTTP in \(String(format: "%.2f", seconds)) s"
@@ -165,13 +165,5 @@ struct LoadgenCommand: ParsableCommand {
     private func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("readstates loadgen: \(message)\n".utf8))
         Foundation.exit(1)
-    }
-
-    /// VmRSS of a process, from /proc.
-    static func residentBytes(of pid: Int32) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-        else { return nil }
-        return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
     }
 }
