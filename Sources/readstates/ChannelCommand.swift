@@ -82,7 +82,7 @@ struct ChannelCommand: AsyncParsableCommand {
     /// (also when `body` throws).
     static func withChannelStore(_ options: StoreOptions, _ body: (any ChannelStore) async throws -> Void) async throws {
         let opened = try await options.open(
-            options.store ?? .sqlite, defaultDirectory: URL(fileURLWithPath: "./data"), logger: Logger(label: "readstates.channel")
+            options.store ?? .sqlite, defaultDirectory: URL(fileURLWithPath: StoreOptions.defaultDataDirectory), logger: Logger(label: "readstates.channel")
         )
         do {
             guard let store = opened.store as? any ChannelStore else { throw ValidationError("this store keeps no channels") }

@@ -4,7 +4,7 @@ import Gateway
 
 /// `readstates echo`: the bare transport, for `loadgen --echo` to measure the ceiling
 /// the gateway's event rate is compared with.
-struct EchoCommand: ParsableCommand {
+struct EchoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "echo",
         abstract: "A bare libwebsockets echo server (the transport's ceiling, for loadgen --echo).",
@@ -17,7 +17,7 @@ struct EchoCommand: ParsableCommand {
     @Option(help: "Port (0 picks a free one).")
     var port: Int32 = 8081
 
-    func run() throws {
+    func run() async throws {
         // Before the server exists: lws sizes its tables from the limit at creation.
         OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
         let server: EchoServer
@@ -28,17 +28,7 @@ struct EchoCommand: ParsableCommand {
             throw ExitCode(1)
         }
         FileHandle.standardError.write(Data("readstates echo: serving ws://\(host):\(server.port)/\n".utf8))
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let stop = DispatchSemaphore(value: 0)
-        let sources = [SIGTERM, SIGINT].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            return source
-        }
-        stop.wait()
-        sources.forEach { $0.cancel() }
+        _ = await ShutdownSignal.wait()
         server.stop()
     }
 }

@@ -6,7 +6,7 @@ import Gateway
 /// by the commands that mint tokens (`token`, `chat --user`, `loadgen`).
 struct SecretOptions: ParsableArguments {
     @Option(help: "The server's data directory (its secret is DATA_DIR/secret).")
-    var dataDir = "./data"
+    var dataDir = StoreOptions.defaultDataDirectory
 
     @Option(help: "The secret file the server was started with (--secret-file).")
     var secretFile: String?

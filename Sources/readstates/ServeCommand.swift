@@ -52,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "On a store with no channels, create a few demo channels and users to try the gateway with.")
     var demo = false
 
-    var dataDirectory: URL { URL(fileURLWithPath: storeOptions.dataDir ?? "./data") }
+    var dataDirectory: URL { URL(fileURLWithPath: storeOptions.dataDir ?? StoreOptions.defaultDataDirectory) }
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }

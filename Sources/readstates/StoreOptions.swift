@@ -7,6 +7,9 @@ import ReadStatesSQLite
 
 /// `--store`, `--data-dir` and `--postgres-url`, shared by `serve` and the benchmarks.
 struct StoreOptions: ParsableArguments {
+    /// Where data lives when no `--data-dir` is given (`serve`, `token`, `channel`, clients).
+    static let defaultDataDirectory = "./data"
+
     enum Kind: String, ExpressibleByArgument, CaseIterable {
         case sqlite, postgres
     }

@@ -37,9 +37,6 @@ final class LoadReport: Sendable {
         var connect = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
         var ready = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
         var sessionReady = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
-        var setupNanoseconds: UInt64 = 0
-        var sessionsReady = 0
-        var setupFailed = 0
         var lines: [SecondLine] = []
         var total = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
         var sent = 0
@@ -88,10 +85,7 @@ final class LoadReport: Sendable {
 
     func setupFinished(sessions: Int, ready: Int, failed: Int, nanoseconds: UInt64) {
         let (connect, identify, whole) = state.withLock { state in
-            state.setupNanoseconds = nanoseconds
-            state.sessionsReady = ready
-            state.setupFailed = failed
-            return (Self.percentiles(state.connect), Self.percentiles(state.ready), Self.percentiles(state.sessionReady))
+            (Self.percentiles(state.connect), Self.percentiles(state.ready), Self.percentiles(state.sessionReady))
         }
         let seconds = Double(nanoseconds) / 1e9
         let what = echo ? "connected" : "connected and READY"
@@ -155,10 +149,9 @@ final class LoadReport: Sendable {
         }
     }
 
-    /// The closing summary. - Returns: whether the run had no errors.
-    @discardableResult
-    func summary(rate: Double, sessions: Int, residentBytesNote: String?) -> Bool {
-        let (text, object, clean) = state.withLock { state -> (String, [String: Any], Bool) in
+    /// The closing summary.
+    func summary(rate: Double, sessions: Int, residentBytesNote: String?) {
+        let (text, object) = state.withLock { state -> (String, [String: Any]) in
             let seconds = max(1, state.lines.filter { $0.sent > 0 }.count)
             let sent = state.measuredSent ?? state.sent
             let completed = Int(state.total.totalCount)
@@ -176,10 +169,9 @@ final class LoadReport: Sendable {
             ]
             let hint = state.closes["close 4008"] == nil
                 ? "" : "\n  the server rate-limited sessions (close 4008): start it with --rate-limit 0"
-            return (text + hint, object, state.errors == 0 && state.lost == 0)
+            return (text + hint, object)
         }
         output.emit(object, text + (residentBytesNote.map { "\n  \($0)" } ?? ""))
-        return clean
     }
 
     private struct Percentiles {

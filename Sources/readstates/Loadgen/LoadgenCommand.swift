@@ -53,7 +53,7 @@ struct LoadgenCommand: ParsableCommand {
     @Option(help: "Write a latency-over-time chart (SVG) to this file.")
     var plot: String?
 
-    @Option(help: "The server's process ID, to report its RSS after setup and at the end.")
+    @Option(help: "The server's process ID, to report its RSS at the end.")
     var serverPid: Int32?
 
     @Flag(help: "One JSON object per line instead of text.")
