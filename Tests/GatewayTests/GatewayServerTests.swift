@@ -30,6 +30,16 @@ final class SlowUserPersistence: ReadStatesPersistence {
 
     func evicted(user: Snowflake, dirtyStates: [ReadState]) {}
 
+    /// Waits (up to 20 s) until a load of the slow user is held at the gate.
+    /// - Returns: whether one is.
+    func waitUntilLoading() async -> Bool {
+        for _ in 0..<4000 {
+            if gate.withLock({ ($0?.count ?? 0) > 0 }) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+
     func open() {
         let waiters = gate.withLock { waiters in
             defer { waiters = nil }
@@ -102,6 +112,7 @@ final class SlowUserPersistence: ReadStatesPersistence {
         let port = server.port
         let slowToken = tokens.mint(user: id(1))
         let slow = Task { try await http(port, "GET", "/api/users/@me/read-states", headers: ["Authorization": slowToken]) }
+        #expect(await persistence.waitUntilLoading())
         // While user 1's load waits, user 2 is answered.
         let fast = try await http(
             port, "POST", "/api/channels/\(id(10).rawValue)/messages/\(id(5).rawValue)/ack",

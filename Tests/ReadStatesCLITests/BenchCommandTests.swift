@@ -35,6 +35,7 @@ import Testing
         // What was still pending when the run ended went out in the final flush.
         let pending = try #require(flusher["pending"] as? Int)
         #expect(flusher["final_flush_rows"] as? Int ?? -1 >= pending)
+        #expect(flusher["pending_after_final_flush"] as? Int == 0)
     }
 
     @Test(arguments: [

@@ -93,13 +93,17 @@ struct ServeProcess {
     }
 
     @Test(arguments: [
-        ["--store", "postgres"], ["--flush-delay", "soon"], ["--port", "70000"], ["--cache-capacity", "0"],
-        ["--tls-cert", "/nonexistent"], ["--store", "postgres", "--postgres-url", "mysql://x"],
+        (["--store", "postgres"], "--store postgres needs --postgres-url"),
+        (["--flush-delay", "soon"], "--flush-delay takes whole seconds"),
+        (["--port", "70000"], "--port must be from 0 to 65535"),
+        (["--cache-capacity", "0"], "--cache-capacity must be positive"),
+        (["--tls-cert", "/nonexistent"], "--tls-cert and --tls-key go together"),
+        (["--store", "postgres", "--postgres-url", "mysql://x"], "--postgres-url:"),
     ])
-    func badOptionsExitWithAMessage(arguments: [String]) throws {
+    func badOptionsExitWithAMessage(arguments: [String], message: String) throws {
         let run = try CommandRun.readstates(arguments: ["serve"] + arguments)
         #expect(run.status == 64)
-        #expect(run.standardError.contains("Error"))
+        #expect(run.standardError.contains(message), "\(run.standardError)")
     }
 
     @Test func aPortInUseIsAClearErrorNotACrash() throws {

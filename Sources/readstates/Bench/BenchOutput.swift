@@ -126,10 +126,11 @@ struct BenchOutput {
                 "rows_per_second": Double(during.rowsWritten) / Double(max(seconds, 1)),
                 "failed_writes": during.failedWrites, "pending": during.pendingStates,
                 "final_flush_rows": after.rowsWritten - during.rowsWritten, "final_flush_seconds": finalFlushSeconds,
+                "pending_after_final_flush": after.pendingStates,
             ],
             """
             flusher: \(during.rowsWritten) rows in \(during.batchesWritten) batches during the run (\(during.rowsWritten / max(seconds, 1)) rows/s), \(during.failedWrites) failed writes, \(during.pendingStates) pending at the end
-              final flush: \(after.rowsWritten - during.rowsWritten) rows in \(String(format: "%.2f", finalFlushSeconds)) s
+              final flush: \(after.rowsWritten - during.rowsWritten) rows in \(String(format: "%.2f", finalFlushSeconds)) s, \(after.pendingStates) left pending
             """
         )
     }
