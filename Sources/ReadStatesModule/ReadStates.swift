@@ -22,6 +22,7 @@ public final class ReadStates: Sendable {
     let clock: ReadStatesClock
     private let seed: UInt64
     /// The memory every shard's table lives in; freed with the engine.
+    private let arena: BlockArena
     private let regions: [MemoryRegion]
 
     public init(
@@ -36,21 +37,20 @@ public final class ReadStates: Sendable {
         self.seed = UInt64.random(in: .min ... .max)
         // A shard holds at least one read state: tiny caches get fewer shards.
         let count = min(configuration.shards, configuration.capacity)
-        let slotsPerShard = (configuration.capacity + count - 1) / count
+        let statesPerShard = (configuration.capacity + count - 1) / count
         let usersPerShard = max((configuration.resolvedMaximumUsers + count - 1) / count, 1)
+        let blocksPerShard = ShardTable.blocks(forStates: statesPerShard, users: usersPerShard)
         let bucketsPerShard = ShardTable.bucketCount(forUsers: usersPerShard)
-        let slotRegion = MemoryRegion(byteCount: count * slotsPerShard * MemoryLayout<StateSlot>.stride, hugePages: true)
-        let mentionRegion = MemoryRegion(byteCount: count * slotsPerShard * MemoryLayout<UInt16>.stride, hugePages: true)
-        let userRegion = MemoryRegion(byteCount: count * usersPerShard * MemoryLayout<UserRecord>.stride, hugePages: false)
+        let arena = BlockArena(shards: count, blocksPerShard: blocksPerShard)
         let indexRegion = MemoryRegion(byteCount: count * bucketsPerShard * MemoryLayout<UInt32>.stride, hugePages: true)
-        regions = [slotRegion, mentionRegion, userRegion, indexRegion]
+        self.arena = arena
+        regions = [indexRegion]
         shards = (0..<count).map { shard in
             ReadStateShard(
                 table: ShardTable(
-                    slots: slotRegion.pointer(to: StateSlot.self, offset: shard * slotsPerShard, count: slotsPerShard),
-                    mentions: mentionRegion.pointer(to: UInt16.self, offset: shard * slotsPerShard, count: slotsPerShard),
-                    slotCapacity: slotsPerShard,
-                    users: userRegion.pointer(to: UserRecord.self, offset: shard * usersPerShard, count: usersPerShard),
+                    arena: arena,
+                    blockCapacity: blocksPerShard,
+                    stateCapacity: statesPerShard,
                     userCapacity: usersPerShard,
                     index: indexRegion.pointer(to: UInt32.self, offset: shard * bucketsPerShard, count: bucketsPerShard),
                     bucketCount: bucketsPerShard,

@@ -21,8 +21,10 @@ import Synchronization
 ///
 /// ## Threading
 /// `evicted` only records (no I/O: it is called on whichever thread evicted). All
-/// store I/O happens in ``flush(from:everything:)`` (and ``run(engine:interval:)``), which the caller runs on a task of its own,
-/// never on the gateway's event loop and never under a cache shard's lock.
+/// store I/O happens in ``flush(from:everything:)``, never on the gateway's event loop
+/// and never under a cache shard's lock. ``run(engine:interval:)`` runs the rounds on
+/// a thread of its own at a lower CPU priority (``LowPriorityExecutor``), so
+/// flushing uses the CPU the serving threads leave.
 public final class WriteBehind: ReadStatesPersistence {
     public let store: any ReadStatesStore
     /// Seconds between a state's first unflushed change and its write.
@@ -32,8 +34,11 @@ public final class WriteBehind: ReadStatesPersistence {
     /// States held for the store past which dirty states are left in the cache (it
     /// may be passed by one collection slice).
     public let maximumPending: Int
-    /// User records of each shard scanned under one hold of the shard's lock.
+    /// Blocks (each a user's record, or a later block of one) of each shard scanned
+    /// under one hold of the shard's lock.
     public let usersPerSlice: Int
+    /// The nice value of the flusher's thread (see ``LowPriorityExecutor``).
+    public let flusherNice: Int32
     private let logger: Logger
     private let pending = Mutex(Pending())
     private let counters = Mutex(Counters())
@@ -59,6 +64,7 @@ public final class WriteBehind: ReadStatesPersistence {
         batchSize: Int = 1000,
         maximumPending: Int = 1_000_000,
         usersPerSlice: Int = 256,
+        flusherNice: Int32 = 10,
         logger: Logger = Logger(label: "readstates.write-behind")
     ) {
         precondition(batchSize > 0, "batch size must be positive")
@@ -68,6 +74,7 @@ public final class WriteBehind: ReadStatesPersistence {
         self.batchSize = batchSize
         self.maximumPending = maximumPending
         self.usersPerSlice = usersPerSlice
+        self.flusherNice = flusherNice
         // Reserved up front: a dictionary of a million users rehashing under the lock
         // would stall every eviction behind it.
         pending.withLock { $0.states.reserveCapacity(min(maximumPending, 1 << 20)) }
@@ -203,6 +210,14 @@ extension WriteBehind {
     /// writes everything (and throws if that fails: the caller decides how to exit).
     /// A failure is logged when an outage starts, and again when it ends.
     public func run(engine: ReadStates, interval: Duration = .seconds(1)) async throws {
+        let executor = LowPriorityExecutor(name: "write-behind", nice: flusherNice)
+        defer { executor.stop() }
+        try await withTaskExecutorPreference(executor) {
+            try await rounds(engine: engine, interval: interval, executor: executor)
+        }
+    }
+
+    private func rounds(engine: ReadStates, interval: Duration, executor: LowPriorityExecutor) async throws {
         var wait = interval
         var failing = false
         while !Task.isCancelled {
@@ -229,6 +244,6 @@ extension WriteBehind {
         }
         // The final flush runs in a task of its own: this one is cancelled, and the
         // stores' I/O would stop at once in a cancelled task.
-        _ = try await Task { try await self.flush(from: engine, everything: true) }.value
+        _ = try await Task(executorPreference: executor) { try await self.flush(from: engine, everything: true) }.value
     }
 }

@@ -5,8 +5,10 @@ public import Snowflake
 
 /// The embedded default store: one SQLite file (WAL mode) under the data directory.
 ///
-/// GRDB's `DatabasePool` runs writes on one serial writer and reads concurrently
-/// beside it, on its own threads: callers await, no thread of theirs blocks on I/O.
+/// GRDB's `DatabasePool` serializes writes and runs reads concurrently beside them.
+/// Loads and channel changes run on GRDB's threads (callers await, none of theirs
+/// blocks on I/O); the write-behind's batches run on the caller's thread, which is the
+/// flusher's own (see ``write(_:)``).
 /// Snowflakes are stored as SQLite's signed 64-bit integers (same bits).
 public final class SQLiteReadStatesStore: ReadStatesStore, ChannelStore {
     private let pool: DatabasePool
@@ -140,7 +142,16 @@ public final class SQLiteReadStatesStore: ReadStatesStore, ChannelStore {
 
     /// One multi-row upsert per batch, in one transaction. The `WHERE` keeps a stored
     /// row whose version is at least the written one.
+    ///
+    /// Synchronous on the calling thread (GRDB runs a blocking write there, serialized
+    /// with other writes): the write-behind flusher calls it from its low-priority
+    /// thread, so SQLite's CPU work (B-tree updates, WAL writes, checkpoints) runs at
+    /// that priority instead of on GRDB's writer thread at the serving threads'.
     public func write(_ states: [UserReadState]) async throws {
+        try writeBlocking(states)
+    }
+
+    private func writeBlocking(_ states: [UserReadState]) throws {
         guard !states.isEmpty else { return }
         // In primary-key order (as SQLite compares: signed): consecutive upserts then
         // walk neighbouring B-tree pages instead of random ones.
@@ -150,7 +161,7 @@ public final class SQLiteReadStatesStore: ReadStatesStore, ChannelStore {
         }
         // 5 parameters a row; SQLite allows 32,766 per statement.
         let rowsPerStatement = 6_000
-        try await pool.write { db in
+        try pool.write { db in
             var start = 0
             while start < states.count {
                 let chunk = states[start..<min(start + rowsPerStatement, states.count)]

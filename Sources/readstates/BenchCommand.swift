@@ -54,6 +54,9 @@ struct CacheBenchCommand: AsyncParsableCommand {
     @Option(help: "With --store: seconds between a state's first change and its write.")
     var flushDelay = 30
 
+    @Option(help: "With --store: nice value (0-19) of the flusher's thread (as serve's --flusher-nice).")
+    var flusherNice: Int32 = 10
+
     @Option(help: "Nice value for the worker threads (negative needs CAP_SYS_NICE), to tell CPU contention from engine stalls.")
     var workerNice: Int32?
 
@@ -74,6 +77,7 @@ struct CacheBenchCommand: AsyncParsableCommand {
             throw ValidationError("--rate must be >= 0; --seconds, --threads and --shards positive")
         }
         guard flushDelay >= 0 else { throw ValidationError("--flush-delay must be >= 0") }
+        guard (0...19).contains(flusherNice) else { throw ValidationError("--flusher-nice must be from 0 to 19") }
     }
 
     func run() async throws {
@@ -93,7 +97,7 @@ struct CacheBenchCommand: AsyncParsableCommand {
         let opened = try await storeOptions.store.asyncMap {
             try await storeOptions.open($0, defaultDirectory: temporary, logger: Logger(label: "readstates.bench"))
         }
-        let writeBehind = opened.map { WriteBehind(store: $0.store, delay: UInt32(flushDelay)) }
+        let writeBehind = opened.map { WriteBehind(store: $0.store, delay: UInt32(flushDelay), flusherNice: flusherNice) }
         try await CacheBenchmark(options: options, output: BenchOutput(json: json), writeBehind: writeBehind).run()
         await opened?.close()
     }

@@ -37,6 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest time a change waits in memory before it is written, e.g. 30s, 500ms is not allowed (whole seconds).")
     var flushDelay = "30s"
 
+    @Option(help: "Nice value (0-19) of the write-behind flusher's thread, which also runs SQLite's writes: higher leaves more CPU to serving.")
+    var flusherNice: Int32 = 10
+
     @Option(help: "File holding the token-signing secret (default: DATA_DIR/secret, created on first start).")
     var secretFile: String?
 
@@ -59,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard cacheCapacity > 0 else { throw ValidationError("--cache-capacity must be positive") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (off) or more") }
         _ = try flushDelaySeconds()
+        guard (0...19).contains(flusherNice) else { throw ValidationError("--flusher-nice must be from 0 to 19") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
@@ -80,7 +84,12 @@ struct ServeCommand: AsyncParsableCommand {
             secret: try ServerSecret.load(secretFile: secretFile, dataDirectory: dataDirectory, createInDataDirectory: true)
         )
         let opened = try await storeOptions.open(storeOptions.store ?? .sqlite, defaultDirectory: dataDirectory, logger: logger)
-        let writeBehind = WriteBehind(store: opened.store, delay: try flushDelaySeconds(), logger: logger)
+        let writeBehind = WriteBehind(
+            store: opened.store,
+            delay: try flushDelaySeconds(),
+            flusherNice: flusherNice,
+            logger: logger
+        )
         let engine = ReadStates(configuration: .init(capacity: cacheCapacity), persistence: writeBehind)
         guard let channelStore = opened.store as? any ChannelStore else {
             throw ValidationError("the \(opened.name) store keeps no channels")

@@ -93,13 +93,21 @@ import Testing
         #expect(engine.statistics.evictedUsers > 0)
     }
 
-    @Test func randomSequencesKeepTheStructureConsistent() async throws {
+    /// With 6 channels a user's states fit one block; with 20 they span three, so the
+    /// block chains, partly used last blocks and their eviction are exercised too.
+    @Test(arguments: [6, 20])
+    func randomSequencesKeepTheStructureConsistent(channelsPerUser: Int) async throws {
         for seed in 1...5 {
             let engine = ReadStates(
                 configuration: .init(capacity: 64, maximumUsers: 12, shards: 1),
                 persistence: InMemoryReadStatesPersistence()
             )
-            let runner = ModelRunner(engine: engine, seed: UInt64(seed), users: (1...30).map { id(UInt64($0)) })
+            let runner = ModelRunner(
+                engine: engine,
+                seed: UInt64(seed),
+                users: (1...30).map { id(UInt64($0)) },
+                channels: channelsPerUser
+            )
             let model = try await runner.run(steps: 2000, checkingEvery: 50)
             for (user, channels) in model {
                 let states = try await engine.readStates(of: user)
@@ -131,13 +139,15 @@ struct ModelRunner {
     let engine: ReadStates
     let seed: UInt64
     let users: [Snowflake]
+    /// Channels each user's operations are spread over.
+    var channels = 6
 
     func run(steps: Int, checkingEvery: Int = 0) async throws -> [Snowflake: [Snowflake: ModelState]] {
         var generator = SplitMix(seed: seed)
         var model: [Snowflake: [Snowflake: ModelState]] = [:]
         for step in 0..<steps {
             let user = users[Int(generator.next() % UInt64(users.count))]
-            let channel = id(1000 + generator.next() % 6)
+            let channel = id(1000 + generator.next() % UInt64(channels))
             let message = id(1 + generator.next() % 200)
             let current = model[user]?[channel] ?? ModelState(lastMessageID: .zero, mentionCount: 0)
             switch generator.next() % 10 {

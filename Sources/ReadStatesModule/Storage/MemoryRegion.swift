@@ -1,7 +1,7 @@
 import Foundation
 
 /// One large anonymous mapping shared by all shards for one kind of entry (slots,
-/// mention counts, user records, index buckets), each shard using its own range.
+/// block links, user records, index buckets), each shard using its own range.
 ///
 /// Why a mapping of our own rather than `allocate`: the kernel hands out zeroed pages
 /// only when first touched (so capacity reserved but unused costs no RSS, and the
@@ -18,7 +18,7 @@ final class MemoryRegion: @unchecked Sendable {
     let byteCount: Int
 
     /// - Parameter hugePages: ask for 2 MiB pages. Only for regions that fill evenly
-    ///   (slots, mention counts, the index): a huge page is resident as a whole, so a
+    ///   (slots, block links, the index): a huge page is resident as a whole, so a
     ///   region whose shards each use only part of their range (user records, sized for
     ///   the most users there could be) would cost more RSS than it saves in TLB misses.
     init(byteCount requested: Int, hugePages: Bool) {

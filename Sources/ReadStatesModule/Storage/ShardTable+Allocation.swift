@@ -6,55 +6,65 @@ struct Eviction {
     var dirtyStates: [ReadState]
 }
 
-/// Handing out slots and user records, and evicting least recently used users to
-/// make room. Eviction frees a user's slots one by one onto the free list: there is
-/// no large free, and the work is proportional to that one user.
+/// Handing out blocks, and evicting least recently used users to make room. Eviction
+/// frees a user's blocks one by one onto the free list: there is no large free, and
+/// the work is proportional to that one user.
 extension ShardTable {
-    /// A free slot, evicting least recently used users (never `protected`) as needed.
-    /// - Returns: nil when only the protected user is left and the shard is full.
-    mutating func allocateSlot(protecting protected: UInt32, evictions: inout [Eviction]) -> UInt32? {
-        while true {
-            if freeSlots != Self.slotMask {
-                let slot = freeSlots
-                freeSlots = slots[Int(slot)].link & Self.slotMask
-                usedSlots += 1
-                return slot
-            }
-            if slotHighWater < slotCapacity {
-                let slot = UInt32(slotHighWater)
-                slotHighWater += 1
-                usedSlots += 1
-                return slot
-            }
+    /// Evicts least recently used users (never `protected`) until one more read state
+    /// fits, and a block is free when `needsBlock`.
+    /// - Returns: false when only the protected user is left and it still does not fit.
+    mutating func makeRoom(protecting protected: UInt32, needsBlock: Bool, evictions: inout [Eviction]) -> Bool {
+        while usedStates >= stateCapacity || (needsBlock && !hasFreeBlock) {
             var victim = lruTail
             if victim == protected { victim = users[Int(victim)].lruPrevious }
-            guard victim != Self.none else { return nil }
+            guard victim != Self.none else { return false }
             evict(victim, into: &evictions)
         }
+        return true
     }
 
-    /// A fresh user record, linked at the head of the LRU and entered in the index.
-    mutating func allocateUser(_ user: UInt64, evictions: inout [Eviction]) -> UInt32 {
-        let record: UInt32
-        if freeUsers != Self.none {
-            record = freeUsers
-            freeUsers = users[Int(record)].lruNext
-        } else if userHighWater < userCapacity {
-            record = UInt32(userHighWater)
-            userHighWater += 1
+    var hasFreeBlock: Bool {
+        freeBlocks != Self.none || blocksTaken < blockCapacity
+    }
+
+    /// A block from the free list or the arena, its header cleared; the caller made
+    /// sure there is one.
+    mutating func takeBlock() -> UInt32 {
+        let block: UInt32
+        if freeBlocks != Self.none {
+            block = freeBlocks
+            freeBlocks = users[Int(block)].next
         } else {
-            evict(lruTail, into: &evictions)
-            record = freeUsers
-            freeUsers = users[Int(record)].lruNext
+            if nextBlock == chunkEnd {
+                nextBlock = arena.takeChunk()
+                chunkEnd = nextBlock + BlockArena.chunkBlocks
+                chunks.append(nextBlock)
+            }
+            block = UInt32(nextBlock)
+            nextBlock += 1
+            blocksTaken += 1
         }
-        users[Int(record)] = UserRecord(
-            user: user,
-            head: Self.slotMask,
+        users[Int(block)] = UserRecord(
+            user: 0,
+            next: Self.none,
+            stateCount: 0,
             lruPrevious: Self.none,
             lruNext: Self.none,
+            version: 0,
             dirtySince: 0,
-            epoch: epoch
+            epoch: 0
         )
+        return block
+    }
+
+    /// A fresh user with no states (its first block), linked at the head of the LRU
+    /// and entered in the index.
+    mutating func allocateUser(_ user: UInt64, evictions: inout [Eviction]) -> UInt32 {
+        while userCount >= userCapacity || !hasFreeBlock {
+            evict(lruTail, into: &evictions)
+        }
+        let record = takeBlock()
+        users[Int(record)].user = user
         userCount += 1
         insertIntoIndex(user: user, record: record)
         linkAtHead(record)
@@ -65,22 +75,14 @@ extension ShardTable {
     mutating func evict(_ record: UInt32, into evictions: inout [Eviction]) {
         let user = users[Int(record)].user
         let isDirty = users[Int(record)].dirtySince != 0
+        let count = Int(users[Int(record)].stateCount)
         var dirty: [ReadState] = []
-        var slot = users[Int(record)].head
-        var freed = 0
-        while slot != Self.slotMask {
-            let link = slots[Int(slot)].link
-            if link & Self.dirtyBit != 0 {
-                dirty.append(state(at: slot))
-            }
-            slots[Int(slot)].link = freeSlots
-            freeSlots = slot
-            freed += 1
-            slot = link & Self.slotMask
+        forEachSlot(of: record) { slot in
+            if slots[slot].flags & StateSlot.dirty != 0 { dirty.append(state(at: slot)) }
         }
-        usedSlots -= freed
+        usedStates -= count
         statistics.evictedUsers += 1
-        statistics.evictedStates += freed
+        statistics.evictedStates += count
         statistics.evictedDirtyStates += dirty.count
         statistics.dirtyStates -= dirty.count
         if isDirty || !dirty.isEmpty {
@@ -89,21 +91,28 @@ extension ShardTable {
 
         removeFromIndex(user: user)
         unlink(record)
-        users[Int(record)].dirtySince = 0
-        users[Int(record)].head = Self.slotMask
-        users[Int(record)].lruNext = freeUsers
-        freeUsers = record
         userCount -= 1
+        // Free the blocks; a free block's header is clean (a scan for dirty users
+        // looks at every block's `dirtySince`).
+        var block = record
+        while block != Self.none {
+            let next = users[Int(block)].next
+            users[Int(block)].dirtySince = 0
+            users[Int(block)].stateCount = 0
+            users[Int(block)].next = freeBlocks
+            freeBlocks = block
+            block = next
+        }
     }
 
     /// The public value of a stored slot.
     @inline(__always)
-    func state(at slot: UInt32) -> ReadState {
-        let stored = slots[Int(slot)]
+    func state(at slot: Int) -> ReadState {
+        let stored = slots[slot]
         return ReadState(
             channelID: Snowflake(rawValue: stored.channel),
             lastMessageID: Snowflake(rawValue: stored.message),
-            mentionCount: Int(mentions[Int(slot)]),
+            mentionCount: Int(stored.mentionCount),
             version: stored.version
         )
     }

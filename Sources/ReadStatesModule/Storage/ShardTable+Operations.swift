@@ -3,38 +3,59 @@ import Snowflake
 /// The read-state operations on one shard. Each returns nil when the user is not
 /// cached: the caller loads the user (off this lock) and tries again.
 extension ShardTable {
-    /// Finds a user's state for a channel, and the highest version among the user's
-    /// states seen on the way (a change gets that + 1, so a user's versions only grow).
+    /// Finds a user's state for a channel.
+    /// - Returns: its slot, or nil; and the user's last block, where a new state goes.
     @inline(__always)
-    func locate(channel: UInt64, of record: UInt32) -> (slot: UInt32?, highestVersion: UInt32) {
-        var highest: UInt32 = 0
-        var slot = users[Int(record)].head
-        while slot != Self.slotMask {
-            let stored = slots[Int(slot)]
-            if stored.channel == channel { return (slot, max(highest, userHighestVersion(record, from: slot))) }
-            highest = max(highest, stored.version)
-            slot = stored.link & Self.slotMask
+    func locate(channel: UInt64, of record: UInt32) -> (slot: Int?, lastBlock: UInt32) {
+        var remaining = Int(users[Int(record)].stateCount)
+        var block = record
+        while remaining > Self.blockSize {
+            let base = Int(block) &* Self.blockSize
+            for slot in base..<base + Self.blockSize where slots[slot].channel == channel { return (slot, block) }
+            remaining -= Self.blockSize
+            block = users[Int(block)].next
         }
-        return (nil, highest)
+        let base = Int(block) &* Self.blockSize
+        for slot in base..<base + remaining where slots[slot].channel == channel { return (slot, block) }
+        return (nil, block)
     }
 
-    /// The highest version from `slot` to the end of the user's chain (the rest of the
-    /// walk `locate` cut short when it found its channel).
-    @inline(__always)
-    private func userHighestVersion(_ record: UInt32, from start: UInt32) -> UInt32 {
-        var highest: UInt32 = 0
-        var slot = start
-        while slot != Self.slotMask {
-            highest = max(highest, slots[Int(slot)].version)
-            slot = slots[Int(slot)].link & Self.slotMask
+    /// The user's last block.
+    func lastBlock(of record: UInt32) -> UInt32 {
+        var block = record
+        var remaining = Int(users[Int(record)].stateCount)
+        while remaining > Self.blockSize {
+            block = users[Int(block)].next
+            remaining -= Self.blockSize
         }
-        return highest
+        return block
+    }
+
+    /// Calls `body` with the slot of each of a user's states, oldest first.
+    @inline(__always)
+    func forEachSlot(of record: UInt32, _ body: (Int) -> Void) {
+        var remaining = Int(users[Int(record)].stateCount)
+        var block = record
+        while remaining > 0 {
+            let base = Int(block) &* Self.blockSize
+            let inBlock = min(remaining, Self.blockSize)
+            for slot in base..<base + inBlock { body(slot) }
+            remaining -= inBlock
+            block = users[Int(block)].next
+        }
+    }
+
+    /// The next version of a user's states (see ``UserRecord/version``).
+    @inline(__always)
+    mutating func nextVersion(of record: UInt32) -> UInt32 {
+        users[Int(record)].version &+= 1
+        return users[Int(record)].version
     }
 
     @inline(__always)
-    mutating func markDirty(_ slot: UInt32, of record: UInt32, clock: ReadStatesClock) {
-        if slots[Int(slot)].link & Self.dirtyBit == 0 {
-            slots[Int(slot)].link |= Self.dirtyBit
+    mutating func markDirty(_ slot: Int, of record: UInt32, clock: ReadStatesClock) {
+        if slots[slot].flags & StateSlot.dirty == 0 {
+            slots[slot].flags |= StateSlot.dirty
             statistics.dirtyStates += 1
         }
         if users[Int(record)].dirtySince == 0 {
@@ -42,25 +63,36 @@ extension ShardTable {
         }
     }
 
-    /// Adds a state at the head of a user's chain.
+    /// Appends a state to a user's last block, or to a new block after a full `lastBlock`.
     mutating func insertState(
         _ state: ReadState,
         into record: UInt32,
+        after lastBlock: UInt32,
         dirty: Bool,
         clock: ReadStatesClock,
         evictions: inout [Eviction]
-    ) throws(ReadStatesError) -> UInt32 {
-        guard let slot = allocateSlot(protecting: record, evictions: &evictions) else {
-            throw .userExceedsShardCapacity(user: Snowflake(rawValue: users[Int(record)].user), capacity: slotCapacity)
+    ) throws(ReadStatesError) -> Int {
+        let count = Int(users[Int(record)].stateCount)
+        let needsBlock = count > 0 && count % Self.blockSize == 0
+        guard makeRoom(protecting: record, needsBlock: needsBlock, evictions: &evictions) else {
+            throw .userExceedsShardCapacity(user: Snowflake(rawValue: users[Int(record)].user), capacity: stateCapacity)
         }
-        slots[Int(slot)] = StateSlot(
+        var block = lastBlock
+        if needsBlock {
+            block = takeBlock()
+            users[Int(lastBlock)].next = block
+        }
+        let slot = Int(block) &* Self.blockSize + count % Self.blockSize
+        slots[slot] = StateSlot(
             channel: state.channelID.rawValue,
             message: state.lastMessageID.rawValue,
             version: state.version,
-            link: users[Int(record)].head
+            mentionCount: UInt16(clamping: state.mentionCount),
+            flags: 0
         )
-        mentions[Int(slot)] = UInt16(clamping: state.mentionCount)
-        users[Int(record)].head = slot
+        users[Int(record)].stateCount += 1
+        users[Int(record)].version = max(users[Int(record)].version, state.version)
+        usedStates += 1
         if dirty { markDirty(slot, of: record, clock: clock) }
         return slot
     }
@@ -71,8 +103,8 @@ extension ShardTable {
     private mutating func createMissing(
         _ values: (message: UInt64, mentionCount: UInt16)?,
         channel: UInt64,
-        version: UInt32,
         in record: UInt32,
+        after lastBlock: UInt32,
         clock: ReadStatesClock,
         evictions: inout [Eviction]
     ) throws(ReadStatesError) -> ReadStateChange {
@@ -84,9 +116,9 @@ extension ShardTable {
             channelID: channelID,
             lastMessageID: Snowflake(rawValue: values.message),
             mentionCount: Int(values.mentionCount),
-            version: version
+            version: users[Int(record)].version &+ 1
         )
-        let slot = try insertState(created, into: record, dirty: true, clock: clock, evictions: &evictions)
+        let slot = try insertState(created, into: record, after: lastBlock, dirty: true, clock: clock, evictions: &evictions)
         return .updated(state(at: slot))
     }
 
@@ -100,26 +132,26 @@ extension ShardTable {
         evictions: inout [Eviction]
     ) throws(ReadStatesError) -> ReadStateChange? {
         guard let record = lookUp(user) else { return nil }
-        let (found, highestVersion) = locate(channel: channel, of: record)
+        let (found, lastBlock) = locate(channel: channel, of: record)
         guard let slot = found else {
             // A plain ack of message 0 is not newer than "nothing read".
             return try createMissing(
                 manual || message > 0 ? (message: message, mentionCount: mentionCount) : nil,
                 channel: channel,
-                version: highestVersion &+ 1,
                 in: record,
+                after: lastBlock,
                 clock: clock,
                 evictions: &evictions
             )
         }
-        let stored = slots[Int(slot)]
+        let stored = slots[slot]
         let changes = manual
-            ? stored.message != message || mentions[Int(slot)] != mentionCount
+            ? stored.message != message || stored.mentionCount != mentionCount
             : message > stored.message
         guard changes else { return .unchanged(state(at: slot)) }
-        slots[Int(slot)].message = message
-        slots[Int(slot)].version = highestVersion &+ 1
-        mentions[Int(slot)] = mentionCount
+        slots[slot].message = message
+        slots[slot].mentionCount = mentionCount
+        slots[slot].version = nextVersion(of: record)
         markDirty(slot, of: record, clock: clock)
         return .updated(state(at: slot))
     }
@@ -132,22 +164,22 @@ extension ShardTable {
         evictions: inout [Eviction]
     ) throws(ReadStatesError) -> ReadStateChange? {
         guard let record = lookUp(user) else { return nil }
-        let (found, highestVersion) = locate(channel: channel, of: record)
+        let (found, lastBlock) = locate(channel: channel, of: record)
         guard let slot = found else {
             return try createMissing(
                 message > 0 ? (message: 0, mentionCount: 1) : nil,
                 channel: channel,
-                version: highestVersion &+ 1,
                 in: record,
+                after: lastBlock,
                 clock: clock,
                 evictions: &evictions
             )
         }
-        guard slots[Int(slot)].message < message, mentions[Int(slot)] < UInt16.max else {
+        guard slots[slot].message < message, slots[slot].mentionCount < UInt16.max else {
             return .unchanged(state(at: slot))
         }
-        mentions[Int(slot)] += 1
-        slots[Int(slot)].version = highestVersion &+ 1
+        slots[slot].mentionCount += 1
+        slots[slot].version = nextVersion(of: record)
         markDirty(slot, of: record, clock: clock)
         return .updated(state(at: slot))
     }
@@ -155,11 +187,8 @@ extension ShardTable {
     mutating func readStates(of user: UInt64) -> [ReadState]? {
         guard let record = lookUp(user) else { return nil }
         var states: [ReadState] = []
-        var slot = users[Int(record)].head
-        while slot != Self.slotMask {
-            states.append(state(at: slot))
-            slot = slots[Int(slot)].link & Self.slotMask
-        }
+        states.reserveCapacity(Int(users[Int(record)].stateCount))
+        forEachSlot(of: record) { states.append(state(at: $0)) }
         return states
     }
 
@@ -182,8 +211,8 @@ extension ShardTable {
         states: [ReadState],
         evictions: inout [Eviction]
     ) throws(ReadStatesError) {
-        guard states.count <= slotCapacity else {
-            throw .userExceedsShardCapacity(user: Snowflake(rawValue: user), capacity: slotCapacity)
+        guard states.count <= stateCapacity else {
+            throw .userExceedsShardCapacity(user: Snowflake(rawValue: user), capacity: stateCapacity)
         }
         statistics.loads += 1
         let record: UInt32
@@ -198,16 +227,31 @@ extension ShardTable {
         }
         // A store holds one state per channel, so a fresh user needs no duplicate check
         // (which would cost time quadratic in the user's states under the lock).
-        for state in states where !alreadyCached || locate(channel: state.channelID.rawValue, of: record).slot == nil {
-            _ = try insertState(state, into: record, dirty: false, clock: ReadStatesClock { 0 }, evictions: &evictions)
+        var lastBlock = self.lastBlock(of: record)
+        for state in states {
+            if alreadyCached {
+                let found = locate(channel: state.channelID.rawValue, of: record)
+                if found.slot != nil { continue }
+                lastBlock = found.lastBlock
+            }
+            let slot = try insertState(
+                state,
+                into: record,
+                after: lastBlock,
+                dirty: false,
+                clock: ReadStatesClock { 0 },
+                evictions: &evictions
+            )
+            lastBlock = UInt32(slot / Self.blockSize)
         }
     }
 
     /// Copies out and marks clean the dirty states of users whose first unflushed change
     /// is at least `age` seconds before `now` (both from ``ReadStatesClock``), scanning
-    /// user records from `cursor` for at most `limit` records, so the lock is held for
-    /// a bounded slice of the table.
-    /// - Returns: where the next slice starts (0 after the last record).
+    /// the shard's blocks from `cursor` (a position among the blocks taken, in the
+    /// order taken) for at most `limit` blocks, so the lock is held for a bounded slice.
+    /// A block that is not a user's first has a clean header and is passed over.
+    /// - Returns: where the next slice starts (0 after the last block).
     mutating func collectDirty(
         from cursor: Int,
         limit: Int,
@@ -215,41 +259,41 @@ extension ShardTable {
         age: UInt32,
         into batch: inout [UserReadState]
     ) -> Int {
-        let end = min(cursor + limit, userHighWater)
+        let end = min(cursor + limit, blocksTaken)
         let modulus = Int(Self.tickModulus)
         let nowTick = Int(now % Self.tickModulus)
-        var record = cursor
-        while record < end {
-            let since = users[record].dirtySince
+        var position = cursor
+        while position < end {
+            let block = chunks[position / BlockArena.chunkBlocks] + position % BlockArena.chunkBlocks
+            let since = users[block].dirtySince
             if since != 0 {
                 // Ticks wrap; the difference modulo the wrap is the age.
                 let dirtyFor = (nowTick - Int(since - 1) + modulus) % modulus
-                if dirtyFor >= Int(age) { takeDirty(of: UInt32(record), into: &batch) }
+                if dirtyFor >= Int(age) { takeDirty(of: UInt32(block), into: &batch) }
             }
-            record += 1
+            position += 1
         }
-        return end >= userHighWater ? 0 : end
+        return end >= blocksTaken ? 0 : end
     }
 
     /// Copies out a user's dirty states and marks them clean.
     mutating func takeDirty(of record: UInt32, into batch: inout [UserReadState]) {
         let user = Snowflake(rawValue: users[Int(record)].user)
-        var slot = users[Int(record)].head
-        while slot != Self.slotMask {
-            let link = slots[Int(slot)].link
-            if link & Self.dirtyBit != 0 {
+        var cleaned = 0
+        forEachSlot(of: record) { slot in
+            if slots[slot].flags & StateSlot.dirty != 0 {
                 batch.append(UserReadState(userID: user, state: state(at: slot)))
-                slots[Int(slot)].link = link & Self.slotMask
-                statistics.dirtyStates -= 1
+                slots[slot].flags &= ~StateSlot.dirty
+                cleaned += 1
             }
-            slot = link & Self.slotMask
         }
+        statistics.dirtyStates -= cleaned
         users[Int(record)].dirtySince = 0
     }
 
     var currentStatistics: ShardStatistics {
         var result = statistics
-        result.readStates = usedSlots
+        result.readStates = usedStates
         result.users = userCount
         return result
     }

@@ -1,44 +1,58 @@
-/// One shard's read states in flat, preallocated memory: no object per read state or
-/// per user, nothing that grows or rehashes while serving.
+/// One shard's users and read states in flat, preallocated memory: no object per
+/// read state or per user, nothing that grows or rehashes while serving.
 ///
-/// Layout (bytes per read state at 8 read states per user: 24 + 2 + 3 + ~1.3):
-/// - `slots`: one 24-byte ``StateSlot`` per read state; a user's states form a chain
-///   through `StateSlot.link`, whose top bit is the state's dirty flag.
-/// - `mentions`: the 16-bit mention counts beside the slots (kept apart so the slot
-///   stays 24 bytes with no padding).
-/// - `users`: one 24-byte ``UserRecord`` per cached user: the head of its chain, its
-///   place in the LRU list and when it first became dirty.
-/// - `index`: open addressing with linear probing from user ID to user record
-///   (`UInt32`, 0 = empty), sized for `maximumUsers` at a load factor of at most 3/4.
+/// Layout (bytes per read state at 8 read states per user: 224 / 8 + ~1.3):
+/// - blocks of the engine's ``BlockArena``: a user's first block holds its 32-byte
+///   ``UserRecord`` (state count, version counter, place in the LRU list, when it
+///   became dirty, the link to its next block) and its first ``blockSize`` read states
+///   as 24-byte ``StateSlot``s; a user with more states links more blocks, which use
+///   only the header's link. A user's states fill its blocks in order, so an operation
+///   on a user of up to 8 states reads one block: four adjacent cache lines whose
+///   addresses the CPU knows at once and fetches in parallel.
+/// - `index`: open addressing with linear probing from user ID to the user's first
+///   block (`UInt32`, 0 = empty, else block + 1), sized for `maximumUsers` at a load
+///   factor of at most 3/4.
 ///
-/// Slots and user records are handed out first from a free list and then from a
-/// high-water mark, so memory that was never used is never touched (it stays out of
-/// the process's RSS).
+/// A user is named by its first block's number everywhere (the index, the LRU links).
+/// Blocks come first from the shard's free list, then from the chunk of the arena it
+/// is filling, so memory never used is never touched (it stays out of the process's
+/// RSS). A user's last block may be partly empty: at most `blockSize - 1` unused slots
+/// per user, which the block reserve allows for, so the capacity in read states is
+/// exact and only RSS pays for users with few states.
 ///
 /// ## Threading
 /// Not thread-safe: ``ReadStateShard`` keeps it inside a `Mutex`, and nothing else
 /// ever holds one. It is `@unchecked Sendable` because its raw pointers are owned by
 /// it alone (it is `~Copyable`), so handing it across the lock's boundary is safe.
 struct ShardTable: ~Copyable, @unchecked Sendable {
-    /// "No slot" / "no user" in every `UInt32` link.
+    /// "No block" / "no user" in every `UInt32` link.
     static let none: UInt32 = .max
-    /// Slot links keep the dirty flag in their top bit, the next slot in the rest.
-    static let dirtyBit: UInt32 = 1 << 31
-    static let slotMask: UInt32 = dirtyBit - 1
+    /// Read states per block: 8 x 24 bytes after a 32-byte header.
+    static let blockShift = 3
+    static let blockSize = 1 << blockShift
     /// `UserRecord.dirtySince` keeps seconds modulo this (16 bits, 0 meaning clean).
     static let tickModulus: UInt32 = 65_535
 
-    let slots: UnsafeMutablePointer<StateSlot>
-    let mentions: UnsafeMutablePointer<UInt16>
-    let slotCapacity: Int
-    var slotHighWater = 0
-    var freeSlots: UInt32 = slotMask
-    var usedSlots = 0
-
-    let users: UnsafeMutablePointer<UserRecord>
+    /// Where the blocks live (shared by all shards; block numbers are the arena's).
+    let arena: BlockArena
+    /// Block headers (user records) and slots, indexed by block and slot number.
+    let users: BlockHeaders
+    let slots: BlockSlots
+    /// Blocks the shard may take from the arena, and has taken.
+    let blockCapacity: Int
+    var blocksTaken = 0
+    /// The first block of each chunk taken, so a scan can visit the shard's blocks
+    /// (reserved up front: it never grows while serving).
+    var chunks: [Int]
+    /// The rest of the chunk the shard is filling: `nextBlock..<chunkEnd`.
+    var nextBlock = 0
+    var chunkEnd = 0
+    var freeBlocks: UInt32 = none
+    /// Read states the shard may hold, and holds.
+    let stateCapacity: Int
+    var usedStates = 0
+    /// Users the shard may hold, and holds.
     let userCapacity: Int
-    var userHighWater = 0
-    var freeUsers: UInt32 = none
     var userCount = 0
 
     let index: UnsafeMutablePointer<UInt32>
@@ -59,25 +73,29 @@ struct ShardTable: ~Copyable, @unchecked Sendable {
 
     var statistics = ShardStatistics()
 
-    /// - Parameters: the shard's ranges of the engine's regions, which outlive it and
-    ///   are zero-filled pages until first written (see ``MemoryRegion``).
+    /// - Parameters: the shard's range of the engine's index region, which outlives it
+    ///   and is zero-filled pages until first written (see ``MemoryRegion``), and the
+    ///   shared block arena it may take `blockCapacity` blocks from.
     init(
-        slots: UnsafeMutablePointer<StateSlot>,
-        mentions: UnsafeMutablePointer<UInt16>,
-        slotCapacity: Int,
-        users: UnsafeMutablePointer<UserRecord>,
+        arena: BlockArena,
+        blockCapacity: Int,
+        stateCapacity: Int,
         userCapacity: Int,
         index: UnsafeMutablePointer<UInt32>,
         bucketCount: Int,
         seed: UInt64
     ) {
-        precondition(slotCapacity > 0 && slotCapacity < Int(Self.slotMask), "slot capacity out of range")
-        precondition(userCapacity > 0 && userCapacity < Int(Self.none), "user capacity out of range")
+        precondition(stateCapacity > 0 && userCapacity > 0, "capacities must be positive")
+        precondition(blockCapacity >= Self.blocks(forStates: stateCapacity, users: userCapacity), "too few blocks")
+        precondition(userCapacity < Int(Self.none), "user capacity out of range")
         precondition(bucketCount > userCapacity, "the index needs more buckets than users")
-        self.slots = slots
-        self.mentions = mentions
-        self.slotCapacity = slotCapacity
-        self.users = users
+        self.arena = arena
+        self.users = BlockHeaders(base: arena.base)
+        self.slots = BlockSlots(base: arena.base)
+        self.blockCapacity = blockCapacity
+        self.chunks = []
+        self.chunks.reserveCapacity((blockCapacity + BlockArena.chunkBlocks - 1) / BlockArena.chunkBlocks)
+        self.stateCapacity = stateCapacity
         self.userCapacity = userCapacity
         self.index = index
         self.bucketCount = bucketCount
@@ -88,6 +106,13 @@ struct ShardTable: ~Copyable, @unchecked Sendable {
     static func bucketCount(forUsers userCapacity: Int) -> Int {
         userCapacity + userCapacity / 3 + 1
     }
+
+    /// Blocks that hold `states` read states of up to `users` users whatever their
+    /// distribution: full blocks for the states, plus one partly used (or, for a user
+    /// with no states, empty) first block per user.
+    static func blocks(forStates states: Int, users: Int) -> Int {
+        (states + blockSize - 1) / blockSize + users
+    }
 }
 
 /// A read state as stored: 24 bytes, no padding.
@@ -95,18 +120,25 @@ struct StateSlot {
     var channel: UInt64
     var message: UInt64
     var version: UInt32
-    /// Next slot of the same user (``ShardTable/slotMask`` = end) | dirty bit.
-    var link: UInt32
+    var mentionCount: UInt16
+    /// ``StateSlot/dirty`` while persistence has not seen the state's latest change.
+    var flags: UInt16
+
+    static let dirty: UInt16 = 1
 }
 
-/// A cached user: 24 bytes.
+/// A cached user, in the header of its first block: 32 bytes. Later blocks of the
+/// user, and free blocks, use only `next` (the rest is zero).
 struct UserRecord {
     var user: UInt64
-    /// First slot of the user's chain, or ``ShardTable/slotMask`` for a user with none.
-    var head: UInt32
+    /// The user's next block, or the next free block (``ShardTable/none`` = end).
+    var next: UInt32
+    var stateCount: UInt32
     var lruPrevious: UInt32
-    /// Doubles as the free-list link while the record is unused.
     var lruNext: UInt32
+    /// The highest version among the user's states: a change gets this + 1, so a
+    /// user's versions only grow (kept here so no operation walks all states for it).
+    var version: UInt32
     /// 0 while all the user's states are clean; otherwise 1 + the tick (seconds, modulo
     /// 65,535) of the first change not yet handed to persistence. 16 bits are enough:
     /// the flusher looks at every dirty user far more often than every 18 hours.

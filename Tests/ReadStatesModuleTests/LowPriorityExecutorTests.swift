@@ -1,0 +1,70 @@
+import Foundation
+import ReadStatesModule
+import Snowflake
+import Synchronization
+import Testing
+
+/// The calling thread's nice value and identity.
+private func currentThread() -> (nice: Int32, id: pthread_t) {
+    (getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0), pthread_self())
+}
+
+/// A store that notes the nice value of the thread each write runs on.
+private final class PriorityRecordingStore: ReadStatesStore {
+    let inner = InMemoryReadStatesPersistence()
+    let writeNices = Mutex<[Int32]>([])
+
+    func load(user: Snowflake) async throws -> [ReadState] { try await inner.load(user: user) }
+
+    func write(_ states: [UserReadState]) async throws {
+        let nice = currentThread().nice
+        writeNices.withLock { $0.append(nice) }
+        try await inner.write(states)
+    }
+}
+
+@Suite struct LowPriorityExecutorTests {
+    @Test func jobsRunOnOneThreadAtItsNiceValue() async throws {
+        let executor = LowPriorityExecutor(name: "test-low-priority", nice: 5)
+        defer { executor.stop() }
+        let process = currentThread().nice
+        let threads = await withTaskExecutorPreference(executor) {
+            var seen: [(nice: Int32, id: pthread_t)] = []
+            for _ in 0..<3 {
+                seen.append(currentThread())
+                await Task.yield()
+            }
+            return seen
+        }
+        // Nice values are absolute; a process already nicer than that keeps its own.
+        #expect(threads.allSatisfy { $0.nice == max(process, 5) })
+        #expect(Set(threads.map(\.id)).count == 1)
+        #expect(threads[0].id != currentThread().id, "not the test's thread")
+    }
+
+    @Test func jobsEnqueuedAfterStopStillRun() async throws {
+        let executor = LowPriorityExecutor(name: "test-stopped", nice: 3)
+        executor.stop()
+        let answer = await withTaskExecutorPreference(executor) {
+            await Task.yield()
+            return 42
+        }
+        #expect(answer == 42)
+    }
+
+    @Test func theFlusherWritesFromItsLowPriorityThread() async throws {
+        let store = PriorityRecordingStore()
+        let writeBehind = WriteBehind(store: store, delay: 0, flusherNice: 7)
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: writeBehind)
+        let change = try await engine.ack(user: id(1), channel: id(10), messageID: id(3))
+        let loop = Task { try await writeBehind.run(engine: engine, interval: .milliseconds(5)) }
+        // Waits for the loop's first write (no time limit asserted: CI decides).
+        while store.inner.stored(user: id(1)).isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        loop.cancel()
+        try await loop.value
+        #expect(store.inner.stored(user: id(1)) == [change.state])
+        let expected = max(currentThread().nice, 7)
+        #expect(!store.writeNices.withLock { $0 }.isEmpty)
+        #expect(store.writeNices.withLock { $0 }.allSatisfy { $0 == expected })
+    }
+}
