@@ -1,9 +1,11 @@
 import Foundation
 
 /// A task executor on one thread of its own, run at a lower CPU priority (a higher
-/// nice value) than the rest of the process: the write-behind flusher runs on it,
-/// and so does the store I/O it awaits when the store works synchronously on the
-/// calling thread (SQLite does).
+/// nice value) than the rest of the process: the write-behind flusher's store writes
+/// run on it, and so does the store's own work when it writes synchronously on the
+/// calling thread (SQLite does). Only the writes: the flusher's other steps take
+/// locks that serving threads wait for, and a thread at nice 10 preempted while
+/// holding one would make them wait for as long as it stays off the CPU.
 ///
 /// Why: on the project's 2-core VM the flusher (scanning shards, copying batches) and
 /// SQLite's writer (B-tree updates, WAL writes) took CPU from the threads serving
@@ -55,8 +57,11 @@ public final class LowPriorityExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     private func run(nice: Int32) {
-        // Linux: `who` 0 with PRIO_PROCESS names the calling thread only.
+        #if os(Linux)
+        // Linux: `who` 0 with PRIO_PROCESS names the calling thread only (elsewhere it
+        // names the whole process, so the thread keeps the process's priority there).
         if nice != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) }
+        #endif
         var batch: [UnownedJob] = []
         while true {
             condition.lock()

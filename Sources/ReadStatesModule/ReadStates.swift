@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// ## Threading
 /// All methods are safe from any thread. A shard's lock is held only for the table
-/// work of one operation (a chain of one user's states, plus evicting users to make
+/// work of one operation (one user's blocks of states, plus evicting users to make
 /// room), never across a load, a persistence call or a whole-table scan.
 public final class ReadStates: Sendable {
     public let configuration: ReadStatesConfiguration

@@ -22,9 +22,11 @@ import Synchronization
 /// ## Threading
 /// `evicted` only records (no I/O: it is called on whichever thread evicted). All
 /// store I/O happens in ``flush(from:everything:)``, never on the gateway's event loop
-/// and never under a cache shard's lock. ``run(engine:interval:)`` runs the rounds on
-/// a thread of its own at a lower CPU priority (``LowPriorityExecutor``), so
-/// flushing uses the CPU the serving threads leave.
+/// and never under a cache shard's lock. Within ``run(engine:interval:)`` each store
+/// write runs on a thread of its own at a lower CPU priority (``LowPriorityExecutor``),
+/// so writing (for SQLite: B-tree updates, WAL writes, checkpoints) uses the CPU the
+/// serving threads leave; collecting and confirming, which take locks serving threads
+/// wait for, stay at normal priority.
 public final class WriteBehind: ReadStatesPersistence {
     public let store: any ReadStatesStore
     /// Seconds between a state's first unflushed change and its write.
@@ -37,10 +39,12 @@ public final class WriteBehind: ReadStatesPersistence {
     /// Blocks (each a user's record, or a later block of one) of each shard scanned
     /// under one hold of the shard's lock.
     public let usersPerSlice: Int
-    /// The nice value of the flusher's thread (see ``LowPriorityExecutor``).
+    /// The nice value of the thread store writes run on (see ``LowPriorityExecutor``).
     public let flusherNice: Int32
     private let logger: Logger
     private let pending = Mutex(Pending())
+    /// The low-priority thread store writes run on while ``run(engine:interval:)`` runs.
+    private let writer = Mutex<LowPriorityExecutor?>(nil)
     private let counters = Mutex(Counters())
 
     private struct Pending {
@@ -120,8 +124,8 @@ public final class WriteBehind: ReadStatesPersistence {
         }
     }
 
-    /// Most states copied in or out of `pending` under one hold of its lock.
-    private static let statesPerLockHold = 1000
+    /// Most states added to or confirmed out of `pending` under one hold of its lock.
+    private static let statesPerLockHold = 250
 
     /// One round: takes from `engine` the dirty states at least `delay` seconds old (all
     /// of them when `everything`, for shutdown), then writes everything pending in
@@ -139,7 +143,7 @@ public final class WriteBehind: ReadStatesPersistence {
             return try await writePending()
         }
         while true {
-            // Each call holds each shard's lock for one slice of user records only.
+            // Each call holds each shard's lock for one slice of blocks only.
             let (states, complete) = engine.collectDirty(
                 now: engine.clock.seconds(),
                 age: everything ? 0 : delay,
@@ -173,7 +177,12 @@ public final class WriteBehind: ReadStatesPersistence {
             }
             if batch.isEmpty { break }
             do {
-                try await store.write(batch)
+                // On the low-priority thread while `run` is flushing (see above).
+                if let executor = writer.withLock({ $0 }) {
+                    try await withTaskExecutorPreference(executor) { try await store.write(batch) }
+                } else {
+                    try await store.write(batch)
+                }
             } catch {
                 counters.withLock { $0.failedWrites += 1 }
                 throw error
@@ -190,15 +199,20 @@ public final class WriteBehind: ReadStatesPersistence {
 
     /// Drops written states from `pending`, unless a newer version arrived meanwhile.
     private func confirm(_ batch: [UserReadState]) {
-        pending.withLock { pending in
-            for item in batch {
-                guard let held = pending.states[item.userID]?[item.state.channelID], held.version <= item.state.version else {
-                    continue
+        // In chunks, like `hold`: evictions on serving threads wait for this lock.
+        var start = 0
+        while start < batch.count {
+            let end = min(start + Self.statesPerLockHold, batch.count)
+            pending.withLock { pending in
+                for item in batch[start..<end] {
+                    guard let held = pending.states[item.userID]?[item.state.channelID], held.version <= item.state.version
+                    else { continue }
+                    pending.states[item.userID]?[item.state.channelID] = nil
+                    pending.count -= 1
+                    if pending.states[item.userID]?.isEmpty == true { pending.states[item.userID] = nil }
                 }
-                pending.states[item.userID]?[item.state.channelID] = nil
-                pending.count -= 1
-                if pending.states[item.userID]?.isEmpty == true { pending.states[item.userID] = nil }
             }
+            start = end
         }
     }
 }
@@ -212,12 +226,8 @@ extension WriteBehind {
     public func run(engine: ReadStates, interval: Duration = .seconds(1)) async throws {
         let executor = LowPriorityExecutor(name: "write-behind", nice: flusherNice)
         defer { executor.stop() }
-        try await withTaskExecutorPreference(executor) {
-            try await rounds(engine: engine, interval: interval, executor: executor)
-        }
-    }
-
-    private func rounds(engine: ReadStates, interval: Duration, executor: LowPriorityExecutor) async throws {
+        writer.withLock { $0 = executor }
+        defer { writer.withLock { $0 = nil } }
         var wait = interval
         var failing = false
         while !Task.isCancelled {
@@ -244,6 +254,6 @@ extension WriteBehind {
         }
         // The final flush runs in a task of its own: this one is cancelled, and the
         // stores' I/O would stop at once in a cancelled task.
-        _ = try await Task(executorPreference: executor) { try await self.flush(from: engine, everything: true) }.value
+        _ = try await Task { try await self.flush(from: engine, everything: true) }.value
     }
 }

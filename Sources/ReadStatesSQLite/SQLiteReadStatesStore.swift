@@ -144,9 +144,11 @@ public final class SQLiteReadStatesStore: ReadStatesStore, ChannelStore {
     /// row whose version is at least the written one.
     ///
     /// Synchronous on the calling thread (GRDB runs a blocking write there, serialized
-    /// with other writes): the write-behind flusher calls it from its low-priority
-    /// thread, so SQLite's CPU work (B-tree updates, WAL writes, checkpoints) runs at
-    /// that priority instead of on GRDB's writer thread at the serving threads'.
+    /// with other writes, and it cannot be cancelled midway): the write-behind flusher
+    /// calls it from its low-priority thread, so SQLite's CPU work (B-tree updates, WAL
+    /// writes, checkpoints) runs at that priority instead of on GRDB's writer thread at
+    /// the serving threads'. A channel write waiting for GRDB's writer meanwhile waits
+    /// for that batch.
     public func write(_ states: [UserReadState]) async throws {
         try writeBlocking(states)
     }

@@ -54,8 +54,11 @@ struct CacheBenchCommand: AsyncParsableCommand {
     @Option(help: "With --store: seconds between a state's first change and its write.")
     var flushDelay = 30
 
-    @Option(help: "With --store: nice value (0-19) of the flusher's thread (as serve's --flusher-nice).")
+    @Option(help: "With --store: nice value (0-19) of the thread store writes run on (as serve's --flusher-nice).")
     var flusherNice: Int32 = 10
+
+    @Flag(inversion: .prefixedNo, help: "Run each worker on a CPU of its own and the process's other threads (reporter, flusher, task pool) on the rest.")
+    var pin = true
 
     @Option(help: "Nice value for the worker threads (negative needs CAP_SYS_NICE), to tell CPU contention from engine stalls.")
     var workerNice: Int32?
@@ -90,7 +93,8 @@ struct CacheBenchCommand: AsyncParsableCommand {
             threads: threads,
             shards: shards,
             json: json,
-            workerNice: workerNice
+            workerNice: workerNice,
+            pin: pin
         )
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-bench-\(UUID())")
         defer { try? FileManager.default.removeItem(at: temporary) }

@@ -31,13 +31,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "Read states the cache holds.")
+    @Option(help: "Read states the cache holds (memory: ~30 bytes a read state for users of 8 or more; at most 84 bytes per unit of capacity).")
     var cacheCapacity = 8_000_000
 
     @Option(help: "Longest time a change waits in memory before it is written, e.g. 30s, 500ms is not allowed (whole seconds).")
     var flushDelay = "30s"
 
-    @Option(help: "Nice value (0-19) of the write-behind flusher's thread, which also runs SQLite's writes: higher leaves more CPU to serving.")
+    @Option(help: "Nice value (0-19) of the thread the write-behind's store writes (SQLite's work included) run on: higher leaves more CPU to serving.")
     var flusherNice: Int32 = 10
 
     @Option(help: "File holding the token-signing secret (default: DATA_DIR/secret, created on first start).")

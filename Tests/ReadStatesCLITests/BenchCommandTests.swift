@@ -10,8 +10,14 @@ import Testing
         let objects = try run.standardOutput.split(separator: "\n").map { line in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         }
-        #expect(objects.first?["event"] as? String == "fill")
-        #expect(objects.first?["read_states"] as? Int ?? 0 > 0)
+        // First how threads were placed: the worker alone on a CPU when the process may
+        // use more than one (the bench decides from its own CPU mask), else not pinned.
+        let note = try #require(objects.first)
+        #expect(note["event"] as? String == "note")
+        let text = try #require(note["text"] as? String)
+        #expect(text.hasPrefix("pinned: workers on CPU ") || text.hasPrefix("threads not pinned (1 CPUs for 1 workers"))
+        #expect(objects[1]["event"] as? String == "fill")
+        #expect(objects[1]["read_states"] as? Int ?? 0 > 0)
         let seconds = objects.filter { $0["event"] as? String == "second" }
         #expect(seconds.count == 2)
         #expect(seconds.allSatisfy { ($0["ops"] as? Int) == 2000 })
@@ -19,6 +25,15 @@ import Testing
         #expect(summary["event"] as? String == "summary")
         #expect(summary["ops"] as? Int == 4000)
         #expect(summary["read_states"] as? Int ?? 0 <= 2000)
+    }
+
+    @Test func noPinLeavesThreadsWhereTheSchedulerPutsThem() throws {
+        let run = try CommandRun.readstates(
+            "bench", "cache", "--capacity", "2000", "--users", "200", "--rate", "1000", "--seconds", "1", "--no-pin"
+        )
+        #expect(run.status == 0)
+        #expect(run.standardOutput.hasPrefix("threads not pinned"))
+        #expect(run.standardOutput.contains("--no-pin"))
     }
 
     @Test func withAStoreTheFlusherWritesDuringTheRunAndFlushesTheRestAtTheEnd() throws {

@@ -118,6 +118,35 @@ import Testing
     }
 }
 
+extension ReadStatesConcurrencyTests {
+    /// The same random sequences through the real write-behind, flushed every 25 steps:
+    /// users of up to 20 states span three blocks, blocks of evicted dirty users are
+    /// reused while the flusher scans, and what reaches the store must be the model.
+    @Test func randomSequencesThroughTheWriteBehindReachTheStoreIntact() async throws {
+        for seed in 1...3 {
+            let store = InMemoryReadStatesPersistence()
+            let writeBehind = WriteBehind(store: store, delay: 0, usersPerSlice: 7)
+            let engine = ReadStates(configuration: .init(capacity: 64, maximumUsers: 12, shards: 2), persistence: writeBehind)
+            let runner = ModelRunner(
+                engine: engine,
+                seed: UInt64(seed),
+                users: (1...30).map { id(UInt64($0)) },
+                channels: 20,
+                periodically: { try await writeBehind.flush(from: engine) }
+            )
+            let model = try await runner.run(steps: 2000, checkingEvery: 25)
+            try await writeBehind.flush(from: engine, everything: true)
+            engine.checkInvariants()
+            #expect(engine.statistics.dirtyStates == 0)
+            #expect(writeBehind.pendingCount == 0)
+            for (user, channels) in model {
+                let stored = store.stored(user: user)
+                #expect(Dictionary(uniqueKeysWithValues: stored.map { ($0.channelID, ModelState($0)) }) == channels, "user \(user)")
+            }
+        }
+    }
+}
+
 /// What a model keeps of a read state (versions are the engine's business).
 struct ModelState: Equatable {
     var lastMessageID: Snowflake
@@ -141,6 +170,8 @@ struct ModelRunner {
     let users: [Snowflake]
     /// Channels each user's operations are spread over.
     var channels = 6
+    /// Runs every `checkingEvery` steps (after the invariant check), e.g. a flush.
+    var periodically: @Sendable () async throws -> Void = {}
 
     func run(steps: Int, checkingEvery: Int = 0) async throws -> [Snowflake: [Snowflake: ModelState]] {
         var generator = SplitMix(seed: seed)
@@ -171,7 +202,10 @@ struct ModelRunner {
                 let states = try await engine.readStates(of: user)
                 #expect(Dictionary(uniqueKeysWithValues: states.map { ($0.channelID, ModelState($0)) }) == (model[user] ?? [:]))
             }
-            if checkingEvery > 0 && step % checkingEvery == 0 { engine.checkInvariants() }
+            if checkingEvery > 0 && step % checkingEvery == 0 {
+                engine.checkInvariants()
+                try await periodically()
+            }
         }
         return model
     }

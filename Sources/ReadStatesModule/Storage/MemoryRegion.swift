@@ -1,7 +1,8 @@
 import Foundation
 
-/// One large anonymous mapping shared by all shards for one kind of entry (slots,
-/// block links, user records, index buckets), each shard using its own range.
+/// One large anonymous mapping shared by all shards for one kind of entry: the
+/// ``BlockArena``'s blocks (handed out in chunks), or the index buckets (a range per
+/// shard).
 ///
 /// Why a mapping of our own rather than `allocate`: the kernel hands out zeroed pages
 /// only when first touched (so capacity reserved but unused costs no RSS, and the
@@ -12,15 +13,16 @@ import Foundation
 ///
 /// Freed only when the engine is (at shutdown): there is no large free while serving.
 final class MemoryRegion: @unchecked Sendable {
-    // @unchecked: the pointer never changes; shards write disjoint ranges, each under
+    // @unchecked: the pointer never changes; shards write disjoint parts, each under
     // its own lock.
     let base: UnsafeMutableRawPointer
     let byteCount: Int
 
     /// - Parameter hugePages: ask for 2 MiB pages. Only for regions that fill evenly
-    ///   (slots, block links, the index): a huge page is resident as a whole, so a
-    ///   region whose shards each use only part of their range (user records, sized for
-    ///   the most users there could be) would cost more RSS than it saves in TLB misses.
+    ///   (the arena fills from its start, the index buckets of every shard are all in
+    ///   use): a huge page is resident as a whole, so a region whose shards each used
+    ///   only the start of a range of their own would cost more RSS than it saves in
+    ///   TLB misses.
     init(byteCount requested: Int, hugePages: Bool) {
         let hugePage = 2 << 20
         byteCount = max((requested + hugePage - 1) / hugePage * hugePage, hugePage)

@@ -59,7 +59,7 @@ extension ShardTable {
         precondition(usedStates <= stateCapacity, "more states than the capacity")
         precondition(dirty == statistics.dirtyStates, "\(dirty) dirty slots, count says \(statistics.dirtyStates)")
 
-        // Free lists: together with the used ones, exactly the high-water marks.
+        // Free list: together with the used blocks, exactly the blocks taken.
         var freeBlockCount = 0
         var block = freeBlocks
         while block != Self.none {

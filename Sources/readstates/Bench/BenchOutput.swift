@@ -101,6 +101,11 @@ struct BenchOutput {
         String(format: "%.1f MiB", Double(bytes) / 1_048_576)
     }
 
+    /// A line of context (text) or `{"event": "note", "text": …}` (JSON).
+    func note(_ text: String) {
+        emit(["event": "note", "text": text], text)
+    }
+
     func fill(readStates: Int, users: Int, seconds: Double, residentBytes: Int, bytesPerReadState: Double) {
         emit(
             [

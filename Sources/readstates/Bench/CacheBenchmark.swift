@@ -10,7 +10,7 @@ import Synchronization
 /// Latency is measured from each operation's intended start (open loop): an operation
 /// that waits behind a stall is charged the wait, so stalls cannot hide (no
 /// coordinated omission). Flat out (`rate` 0) it is each operation's own duration
-/// (from the end of the previous one, so the loop's own few instructions count too).
+/// (from the end of the previous one, so drawing the next user and channel counts too).
 struct CacheBenchmark {
     struct Options {
         var capacity = 8_000_000
@@ -23,6 +23,9 @@ struct CacheBenchmark {
         var json = false
         /// Scheduling priority (nice) of the worker threads, when set.
         var workerNice: Int32?
+        /// Workers on CPUs of their own, the process's other threads on the rest (see
+        /// ``ThreadAffinity``), when there are more CPUs than workers.
+        var pin = true
     }
 
     let options: Options
@@ -31,6 +34,7 @@ struct CacheBenchmark {
     let writeBehind: WriteBehind?
 
     func run() async throws {
+        let workerCPUs = pinThreads()
         let workload = CacheWorkload(capacity: options.capacity, users: options.users, mix: options.mix)
         let residentBefore = BenchClock.residentBytes()
         let engine = ReadStates(
@@ -57,9 +61,11 @@ struct CacheBenchmark {
             Task.detached { try await writeBehind.run(engine: engine) }
         }
         // The report loop sleeps and blocks: it gets a thread of its own, not one of
-        // the few the flusher's tasks run on.
+        // the task pool's few.
         let summary = await withCheckedContinuation { continuation in
-            let reporter = Thread { continuation.resume(returning: mix(engine: engine, workload: workload)) }
+            let reporter = Thread {
+                continuation.resume(returning: mix(engine: engine, workload: workload, workerCPUs: workerCPUs))
+            }
             reporter.name = "bench-report"
             reporter.start()
         }
@@ -78,8 +84,24 @@ struct CacheBenchmark {
         }
     }
 
+    /// Moves every thread the process has (and so every thread started later: the
+    /// reporter, the flusher, the task pool's) off the CPUs the workers will use.
+    /// - Returns: the CPU for each worker, or nil when not pinning.
+    private func pinThreads() -> [Int]? {
+        let cpus = ThreadAffinity.allowedCPUs()
+        guard options.pin, cpus.count > options.threads else {
+            output.note("threads not pinned (\(cpus.count) CPUs for \(options.threads) workers\(options.pin ? "" : ", --no-pin"))")
+            return nil
+        }
+        let workers = Array(cpus.prefix(options.threads))
+        let others = Array(cpus.dropFirst(options.threads))
+        ThreadAffinity.pinAllThreads(to: others)
+        output.note("pinned: workers on CPU \(workers.map(String.init).joined(separator: ",")), other threads on CPU \(others.map(String.init).joined(separator: ","))")
+        return workers
+    }
+
     /// Runs the worker threads and reports each second until they finish.
-    private func mix(engine: ReadStates, workload: CacheWorkload) -> BenchSummary {
+    private func mix(engine: ReadStates, workload: CacheWorkload, workerCPUs: [Int]?) -> BenchSummary {
         let collector = SecondCollector(workers: options.threads)
         let start = BenchClock.nanoseconds() + 10_000_000
         let done = FinishedThreads()
@@ -95,7 +117,11 @@ struct CacheBenchmark {
                 ratePerThread: Double(options.rate) / Double(options.threads)
             )
             let nice = options.workerNice
+            let cpu = workerCPUs?[thread]
             let runner = Thread {
+                if let cpu, !ThreadAffinity.pin(to: [cpu]) {
+                    FileHandle.standardError.write(Data("bench: cannot pin a worker to CPU \(cpu)\n".utf8))
+                }
                 // (Linux: `who` 0 is the calling thread.) A lower nice than the flusher's threads lets the scheduler preempt
                 // them for the worker at once: the control that tells CPU contention
                 // on this 2-core machine from the engine's own stalls.
@@ -179,16 +205,20 @@ private struct Worker: @unchecked Sendable {
         // per operation instead of two (a read costs ~25 ns, 4% of an operation).
         var finished = BenchClock.nanoseconds()
         while true {
-            let intended = interval > 0 ? start + UInt64(Double(sequence) * interval) : finished
+            var intended = interval > 0 ? start + UInt64(Double(sequence) * interval) : finished
             if intended >= end { break }
-            var now = BenchClock.nanoseconds()
-            while now < intended { now = BenchClock.nanoseconds() }
+            if interval > 0 {
+                var now = BenchClock.nanoseconds()
+                while now < intended { now = BenchClock.nanoseconds() }
+            }
             let opSecond = Int((intended - start) / 1_000_000_000)
             if opSecond != second {
                 collector.submit(second: second, histogram: histogram, operations: operations)
                 histogram.reset()
                 operations = 0
                 second = opSecond
+                // Flat out, the bookkeeping above is not the next operation's time.
+                if interval == 0 { intended = BenchClock.nanoseconds() }
             }
             sequence += 1
             perform(&random, message: Snowflake(rawValue: messageBase &+ (sequence << 12)))
