@@ -22,15 +22,14 @@ public final class LowPriorityExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopped = false
-    private var thread: Thread?
 
     /// - Parameters:
     ///   - name: the thread's name (seen in `top -H`, `perf`).
     ///   - nice: the thread's nice value (0 keeps the process's priority).
     public init(name: String, nice: Int32) {
+        // The thread keeps the executor alive (its closure holds it) until it ends.
         let thread = Thread { [self] in run(nice: nice) }
         thread.name = name
-        self.thread = thread
         thread.start()
     }
 
@@ -75,7 +74,5 @@ public final class LowPriorityExecutor: TaskExecutor, @unchecked Sendable {
             for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
             batch.removeAll(keepingCapacity: true)
         }
-        // Runs on the thread itself: dropping the reference lets the executor go.
-        thread = nil
     }
 }

@@ -43,8 +43,6 @@ public final class WriteBehind: ReadStatesPersistence {
     public let flusherNice: Int32
     private let logger: Logger
     private let pending = Mutex(Pending())
-    /// The low-priority thread store writes run on while ``run(engine:interval:)`` runs.
-    private let writer = Mutex<LowPriorityExecutor?>(nil)
     private let counters = Mutex(Counters())
 
     private struct Pending {
@@ -133,6 +131,12 @@ public final class WriteBehind: ReadStatesPersistence {
     /// - Returns: rows written in this round.
     @discardableResult
     public func flush(from engine: ReadStates, everything: Bool = false) async throws -> Int {
+        try await flush(from: engine, everything: everything, writingOn: nil)
+    }
+
+    /// ``flush(from:everything:)`` with each store write run on `executor` (nil: where
+    /// the caller runs).
+    private func flush(from engine: ReadStates, everything: Bool, writingOn executor: LowPriorityExecutor?) async throws -> Int {
         var cursors: [Int] = []
         if !everything, pendingCount >= maximumPending {
             counters.withLock { $0.deferredRounds += 1 }
@@ -140,7 +144,7 @@ public final class WriteBehind: ReadStatesPersistence {
                 "write-behind: pending states at their bound; dirty states stay in the cache until the store catches up",
                 metadata: ["pending": "\(pendingCount)", "bound": "\(maximumPending)"]
             )
-            return try await writePending()
+            return try await writePending(on: executor)
         }
         while true {
             // Each call holds each shard's lock for one slice of blocks only.
@@ -153,14 +157,14 @@ public final class WriteBehind: ReadStatesPersistence {
             hold(states)
             if complete || (!everything && pendingCount >= maximumPending) { break }
         }
-        return try await writePending()
+        return try await writePending(on: executor)
     }
 
     /// Writes what is pending, a batch at a time; each batch is copied out under one
     /// short hold of the lock (never the whole map at once). A state that got a newer
     /// version while its batch was written stays and goes in a later batch; the round
     /// ends after as many rows as were pending when it began.
-    private func writePending() async throws -> Int {
+    private func writePending(on executor: LowPriorityExecutor?) async throws -> Int {
         let budget = pendingCount
         var written = 0
         while written < budget {
@@ -177,12 +181,8 @@ public final class WriteBehind: ReadStatesPersistence {
             }
             if batch.isEmpty { break }
             do {
-                // On the low-priority thread while `run` is flushing (see above).
-                if let executor = writer.withLock({ $0 }) {
-                    try await withTaskExecutorPreference(executor) { try await store.write(batch) }
-                } else {
-                    try await store.write(batch)
-                }
+                // On the low-priority thread when `run` flushes (see above).
+                try await withTaskExecutorPreference(executor) { try await store.write(batch) }
             } catch {
                 counters.withLock { $0.failedWrites += 1 }
                 throw error
@@ -226,14 +226,12 @@ extension WriteBehind {
     public func run(engine: ReadStates, interval: Duration = .seconds(1)) async throws {
         let executor = LowPriorityExecutor(name: "write-behind", nice: flusherNice)
         defer { executor.stop() }
-        writer.withLock { $0 = executor }
-        defer { writer.withLock { $0 = nil } }
         var wait = interval
         var failing = false
         while !Task.isCancelled {
             try? await Task.sleep(for: wait)
             do {
-                try await flush(from: engine)
+                try await flush(from: engine, everything: false, writingOn: executor)
                 if failing {
                     logger.notice("write-behind: store writes succeed again", metadata: ["pending": "\(pendingCount)"])
                 }
@@ -254,6 +252,6 @@ extension WriteBehind {
         }
         // The final flush runs in a task of its own: this one is cancelled, and the
         // stores' I/O would stop at once in a cancelled task.
-        _ = try await Task { try await self.flush(from: engine, everything: true) }.value
+        _ = try await Task { try await self.flush(from: engine, everything: true, writingOn: executor) }.value
     }
 }

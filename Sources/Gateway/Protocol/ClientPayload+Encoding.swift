@@ -6,24 +6,18 @@ extension ClientPayload {
     public var frame: [UInt8] {
         var writer = JSONWriter(capacity: 160)
         writer.beginObject()
+        writer.key("op")
+        writer.integer(opcode.rawValue)
+        writer.key("d")
         switch self {
         case .heartbeat(let sequence):
-            writer.key("op")
-            writer.integer(GatewayOpcode.heartbeat.rawValue)
-            writer.key("d")
             if let sequence { writer.integer(sequence) } else { writer.null() }
         case .identify(let token):
-            writer.key("op")
-            writer.integer(GatewayOpcode.identify.rawValue)
-            writer.key("d")
             writer.beginObject()
             writer.key("token")
             writer.string(token)
             writer.endObject()
         case .resume(let token, let sessionID, let sequence):
-            writer.key("op")
-            writer.integer(GatewayOpcode.resume.rawValue)
-            writer.key("d")
             writer.beginObject()
             writer.key("token")
             writer.string(token)
@@ -33,9 +27,6 @@ extension ClientPayload {
             writer.integer(sequence)
             writer.endObject()
         case .sendMessage(let channel, let content, let nonce):
-            writer.key("op")
-            writer.integer(GatewayOpcode.sendMessage.rawValue)
-            writer.key("d")
             writer.beginObject()
             writer.key("channel_id")
             writer.snowflake(channel)
@@ -47,9 +38,6 @@ extension ClientPayload {
             }
             writer.endObject()
         case .ack(let channel, let message, let manual, let mentionCount):
-            writer.key("op")
-            writer.integer(GatewayOpcode.ack.rawValue)
-            writer.key("d")
             writer.beginObject()
             writer.key("channel_id")
             writer.snowflake(channel)
@@ -63,9 +51,6 @@ extension ClientPayload {
             }
             writer.endObject()
         case .bulkAck(let items):
-            writer.key("op")
-            writer.integer(GatewayOpcode.bulkAck.rawValue)
-            writer.key("d")
             writer.beginObject()
             writer.key("read_states")
             writer.beginArray()
@@ -82,5 +67,17 @@ extension ClientPayload {
         }
         writer.endObject()
         return writer.bytes
+    }
+
+    /// The opcode a client sends this payload with.
+    public var opcode: GatewayOpcode {
+        switch self {
+        case .heartbeat: .heartbeat
+        case .identify: .identify
+        case .resume: .resume
+        case .sendMessage: .sendMessage
+        case .ack: .ack
+        case .bulkAck: .bulkAck
+        }
     }
 }
