@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "SnowflakeTests", dependencies: ["Snowflake"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ReadStatesModuleTests",
-            dependencies: ["ReadStatesModule", "Snowflake"],
+            dependencies: ["ReadStatesModule", "Snowflake", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -18,6 +18,7 @@ struct EchoCommand: AsyncParsableCommand {
     var port: Int32 = 8081
 
     func run() async throws {
+        let shutdown = ShutdownSignal.install()
         // Before the server exists: lws sizes its tables from the limit at creation.
         OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
         let server: EchoServer
@@ -28,7 +29,7 @@ struct EchoCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         FileHandle.standardError.write(Data("readstates echo: serving ws://\(host):\(server.port)/\n".utf8))
-        _ = await ShutdownSignal.wait()
+        _ = await shutdown.wait()
         server.stop()
     }
 }

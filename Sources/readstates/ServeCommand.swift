@@ -78,11 +78,24 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "readstates")
-        logger.logLevel = .info
+        // Before anything else: from here on SIGTERM/SIGINT end start-up or serving in
+        // order, never kill the process half-way.
+        let shutdown = ShutdownSignal.install()
+        let logger = {
+            var logger = Logger(label: "readstates")
+            logger.logLevel = .info
+            return logger
+        }()
+        /// Start-up stops between its steps once a signal has come: nothing half-written.
+        func interrupted(_ step: String) -> Bool {
+            guard let signal = shutdown.arrived else { return false }
+            logger.info("stopped during start-up", metadata: ["signal": "\(signal)", "after": "\(step)"])
+            return true
+        }
         let tokens = TokenAuthority(
             secret: try ServerSecret.load(secretFile: secretFile, dataDirectory: dataDirectory, createInDataDirectory: true)
         )
+        if interrupted("secret") { return }
         let opened = try await storeOptions.open(storeOptions.store ?? .sqlite, defaultDirectory: dataDirectory, logger: logger)
         let writeBehind = WriteBehind(
             store: opened.store,
@@ -94,7 +107,17 @@ struct ServeCommand: AsyncParsableCommand {
         guard let channelStore = opened.store as? any ChannelStore else {
             throw ValidationError("the \(opened.name) store keeps no channels")
         }
-        var channels = try await channelStore.loadChannels()
+        var channels: [ChatChannel]
+        do {
+            channels = try await channelStore.loadChannels()
+        } catch {
+            await opened.close()
+            throw error
+        }
+        if interrupted("store opened") {
+            await opened.close()
+            return
+        }
         if demo && channels.isEmpty {
             channels = DemoData.channels
             for channel in channels { try await channelStore.saveChannel(channel) }
@@ -105,6 +128,10 @@ struct ServeCommand: AsyncParsableCommand {
                     "token": "readstates token --user \(DemoData.users[0].rawValue) --data-dir \(dataDirectory.path)",
                 ]
             )
+        }
+        if interrupted("channels loaded") {
+            await opened.close()
+            return
         }
         let directory = ChannelDirectory(channels)
         let metrics = GatewayMetrics()
@@ -152,7 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
             metadata: ["url": "\(scheme)://\(host):\(server.port)", "store": "\(opened.name)", "data_dir": "\(dataDirectory.path)"]
         )
 
-        let signal = await ShutdownSignal.wait()
+        let signal = await shutdown.wait()
         logger.info("shutting down: no new requests; writing dirty read states", metadata: ["signal": "\(signal)"])
         shared.value = false
         server.stop()
@@ -212,41 +239,5 @@ private final class SharedFlag: Sendable {
     var value: Bool {
         get { flag.load(ordering: .acquiring) }
         set { flag.store(newValue, ordering: .releasing) }
-    }
-}
-
-/// SIGTERM and SIGINT, delivered as an await instead of killing the process.
-enum ShutdownSignal {
-    /// Resumes its continuation once, whichever signal comes first.
-    private final class Once: Sendable {
-        private let continuation: Mutex<CheckedContinuation<String, Never>?>
-        init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = Mutex(continuation) }
-        func resume(_ name: String) {
-            continuation.withLock { pending in
-                pending?.resume(returning: name)
-                pending = nil
-            }
-        }
-    }
-
-    private struct SourceBox: @unchecked Sendable {
-        // @unchecked: a DispatchSource is thread-safe; it is only kept alive here.
-        let source: any DispatchSourceSignal
-    }
-
-    /// The sources live as long as the process: a second signal is ignored.
-    private static let sources = Mutex<[SourceBox]>([])
-
-    static func wait() async -> String {
-        await withCheckedContinuation { continuation in
-            let once = Once(continuation)
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { once.resume(name) }
-                source.resume()
-                sources.withLock { $0.append(SourceBox(source: source)) }
-            }
-        }
     }
 }

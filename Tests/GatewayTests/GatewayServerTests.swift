@@ -49,16 +49,16 @@ final class SlowUserPersistence: ReadStatesPersistence {
     }
 }
 
-/// The HTTP API through libwebsockets on a real port. Client calls block, so they
-/// run through `blocking` (a thread of their own), never in the task pool the server
+/// The HTTP API through libwebsockets on a real port. Client calls block, so
+/// ``RawHTTP`` runs them on a thread of their own, never in the task pool the server
 /// answers from.
-@Suite(.serialized) struct GatewayServerTests {
+@Suite(.timeLimit(.minutes(3))) struct GatewayServerTests {
     let tokens = TokenAuthority(secret: Data(repeating: 2, count: 32))
 
     func http(
         _ port: Int32, _ method: String, _ path: String, headers: [String: String] = [:], body: String = ""
     ) async throws -> RawHTTP.Response {
-        try await blocking { try RawHTTP.request(port: port, method, path, headers: headers, body: body) }
+        try await RawHTTP.request(port: port, method, path, headers: headers, body: body)
     }
 
     func startServer(_ persistence: any ReadStatesPersistence = InMemoryReadStatesPersistence()) throws -> (GatewayServer, ReadStates) {

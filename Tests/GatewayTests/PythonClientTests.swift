@@ -12,7 +12,7 @@ func clientScript(_ name: String) -> URL {
 
 /// The gateway driven by a third-party client: Python's `websockets` package
 /// (installed by `scripts/install-deps.sh --test`), running Tests/Clients/gateway_scenario.py.
-@Suite(.serialized) struct PythonClientTests {
+@Suite(.timeLimit(.minutes(5))) struct PythonClientTests {
     @Test func theWebsocketsPackageRunsTheSessionScenario() async throws {
         let tokens = TokenAuthority(secret: Data(repeating: 4, count: 32))
         let userA = Snowflake(rawValue: 80_351_110_224_678_912)
@@ -41,7 +41,7 @@ func clientScript(_ name: String) -> URL {
                 tokens.mint(user: userA), tokens.mint(user: userA), tokens.mint(user: userB),
                 String(channel.rawValue), String(newer.rawValue), String(shared.rawValue), String(userB.rawValue),
             ]
-        let run = try await blocking { try Subprocess.run("/usr/bin/env", arguments) }
+        let run = try await Subprocess.run("/usr/bin/env", arguments)
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))
         // The scenario's last ack there (while one session was away) was newer + 1.
@@ -78,7 +78,7 @@ func clientScript(_ name: String) -> URL {
         defer { server.stop() }
         let script = clientScript("gateway_limits.py")
         let arguments = ["python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1))]
-        let run = try await blocking { try Subprocess.run("/usr/bin/env", arguments) }
+        let run = try await Subprocess.run("/usr/bin/env", arguments)
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))
     }
@@ -106,11 +106,34 @@ func clientScript(_ name: String) -> URL {
         let arguments = [
             "python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), String(channel.rawValue),
         ]
-        let run = try await blocking { try Subprocess.run("/usr/bin/env", arguments) }
+        let run = try await Subprocess.run("/usr/bin/env", arguments)
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))
         let scraped = String(decoding: metrics.scrape(), as: UTF8.self)
         #expect(scraped.contains(#"gateway_closes_total{code="4000"} 1"#), "\(scraped)")
+    }
+
+    /// A close the server starts reaches a client that is still sending (RFC 6455 7.1.1):
+    /// 20 tries each of a flood (4008), a huge frame (4002) and frames after a refused
+    /// token (4004), with per-frame sends and no reads in between.
+    @Test func closeCodesReachAClientThatIsStillSending() async throws {
+        let tokens = TokenAuthority(secret: Data(repeating: 9, count: 32))
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
+        let metrics = GatewayMetrics()
+        let server = try GatewayServer(
+            configuration: .init(port: 0),
+            rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), metrics: metrics, serving: { true })
+        )
+        defer { server.stop() }
+        let script = clientScript("gateway_close_while_sending.py")
+        let arguments = ["python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), "20"]
+        let run = try await Subprocess.run("/usr/bin/env", arguments, within: 180)
+        #expect(run.status == 0, "\(run.output)\(run.error)")
+        #expect(run.output.contains("all checks passed"))
+        let scraped = String(decoding: metrics.scrape(), as: UTF8.self)
+        for code in [4008, 4002, 4004] {
+            #expect(scraped.contains(#"gateway_closes_total{code="\#(code)"} 20"#), "\(scraped)")
+        }
     }
 
     @Test func shutdownSendsReconnectThenGoingAway() async throws {
@@ -128,16 +151,11 @@ func clientScript(_ name: String) -> URL {
             ["python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1))],
             stdout: output
         )
-        let identified = try await blocking { () -> Bool in
-            for _ in 0..<400 {
-                if (try? String(contentsOf: output, encoding: .utf8))?.contains("identified") == true { return true }
-                usleep(25_000)
-            }
-            return false
+        try await eventually("the client's \"identified\" line") {
+            (try? String(contentsOf: output, encoding: .utf8))?.contains("identified") == true
         }
-        #expect(identified)
-        try await blocking { server.stop() }
-        let status = try await blocking { client.wait() }
+        try await blocking("server.stop()") { server.stop() }
+        let status = try await client.exit(within: 30)
         #expect(status == 0)
         #expect((try? String(contentsOf: output, encoding: .utf8))?.contains("all checks passed") == true)
     }
@@ -175,17 +193,15 @@ func clientScript(_ name: String) -> URL {
             ["python3", "-c", script, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), tokens.mint(user: id(2))],
             stdout: output
         )
-        let fastFirst = try await blocking { () -> Bool in
-            for _ in 0..<400 {
-                let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-                if text.contains("fast ready") { return !text.contains("slow ready") }
-                usleep(25_000)
-            }
-            return false
+        var fastFirst = false
+        try await eventually("the fast user's READY") {
+            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            fastFirst = !text.contains("slow ready")
+            return text.contains("fast ready")
         }
         #expect(fastFirst)
         persistence.open()
-        let status = try await blocking { client.wait() }
+        let status = try await client.exit(within: 30)
         #expect(status == 0)
         #expect((try? String(contentsOf: output, encoding: .utf8))?.contains("slow ready") == true)
     }

@@ -179,9 +179,9 @@ final class LoggingDelegate: WebSocketClientDelegate {
         // noticed the drop yet): RESUME replays it or it arrives live after RESUMED.
         let auth = ["Authorization": tokens.mint(user: id(2))]
         let port = server.port
-        let posted = try await blocking {
-            try RawHTTP.request(port: port, "POST", "/api/channels/\(id(10).rawValue)/messages", headers: auth, body: #"{"content":"while away"}"#)
-        }
+        let posted = try await RawHTTP.request(
+            port: port, "POST", "/api/channels/\(id(10).rawValue)/messages", headers: auth, body: #"{"content":"while away"}"#
+        )
         #expect(posted.status == 200)
         #expect(await log.wait { _ in log.messages.contains { $0.contains(#""t":"RESUMED""#) } })
         #expect(await log.wait { _ in log.messages.contains { $0.contains("while away") } })

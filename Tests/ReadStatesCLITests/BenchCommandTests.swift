@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 @Suite struct BenchCommandTests {
-    @Test func aShortCacheRunPrintsFillSecondsAndSummaryAsJSON() throws {
-        let run = try CommandRun.readstates(
+    @Test func aShortCacheRunPrintsFillSecondsAndSummaryAsJSON() async throws {
+        let run = try await CommandRun.readstates(
             "bench", "cache", "--capacity", "2000", "--users", "200", "--rate", "2000", "--seconds", "2", "--shards", "4", "--json"
         )
         #expect(run.status == 0)
@@ -27,8 +27,8 @@ import Testing
         #expect(summary["read_states"] as? Int ?? 0 <= 2000)
     }
 
-    @Test func noPinLeavesThreadsWhereTheSchedulerPutsThem() throws {
-        let run = try CommandRun.readstates(
+    @Test func noPinLeavesThreadsWhereTheSchedulerPutsThem() async throws {
+        let run = try await CommandRun.readstates(
             "bench", "cache", "--capacity", "2000", "--users", "200", "--rate", "1000", "--seconds", "1", "--no-pin"
         )
         #expect(run.status == 0)
@@ -36,8 +36,8 @@ import Testing
         #expect(run.standardOutput.contains("--no-pin"))
     }
 
-    @Test func withAStoreTheFlusherWritesDuringTheRunAndFlushesTheRestAtTheEnd() throws {
-        let run = try CommandRun.readstates(
+    @Test func withAStoreTheFlusherWritesDuringTheRunAndFlushesTheRestAtTheEnd() async throws {
+        let run = try await CommandRun.readstates(
             "bench", "cache", "--capacity", "2000", "--users", "200", "--rate", "4000", "--seconds", "2", "--shards", "2",
             "--store", "sqlite", "--flush-delay", "0", "--json"
         )
@@ -58,15 +58,15 @@ import Testing
         ["--store", "mysql"], ["--postgres-url", "postgres://u@h/d"], ["--store", "postgres", "--postgres-url", "http://x"],
         ["--flush-delay", "-3"],
     ])
-    func badOptionsAreRefusedWithAMessage(options: [String]) throws {
-        let run = try CommandRun.readstates(arguments: ["bench", "cache"] + options)
+    func badOptionsAreRefusedWithAMessage(options: [String]) async throws {
+        let run = try await CommandRun.readstates(arguments: ["bench", "cache"] + options)
         #expect(run.status != 0)
         #expect(run.standardError.contains("Error"))
         #expect(run.standardOutput.isEmpty)
     }
 
-    @Test func aSmallStoreRunReportsWritesAndLoads() throws {
-        let run = try CommandRun.readstates("bench", "store", "--rows", "500", "--batch", "100")
+    @Test func aSmallStoreRunReportsWritesAndLoads() async throws {
+        let run = try await CommandRun.readstates("bench", "store", "--rows", "500", "--batch", "100")
         #expect(run.status == 0)
         #expect(run.standardOutput.contains("sqlite write: 500 rows in batches of 100"))
         #expect(run.standardOutput.contains("load of a user with 1000 read states"))

@@ -4,19 +4,18 @@ import Testing
 
 /// `readstates loadgen` and `readstates echo` as processes, on a small scale: every
 /// event it sends must come back matched, and its outputs must be well formed.
-@Suite(.serialized) struct LoadgenCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct LoadgenCommandTests {
     func jsonLines(_ text: String) -> [[String: Any]] {
         text.split(separator: "\n").compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
         }
     }
 
-    @Test func measuresEveryEventAgainstTheGatewayAndDrawsTheChart() throws {
+    @Test func measuresEveryEventAgainstTheGatewayAndDrawsTheChart() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-\(UUID().uuidString)")
-        let server = try ServeProcess.start(["--data-dir", data.path, "--rate-limit", "0"])
-        defer { _ = server.stop() }
+        let server = try await ServeProcess.start(["--data-dir", data.path, "--rate-limit", "0"])
         let chart = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-\(UUID().uuidString).svg")
-        let run = try CommandRun.readstates(
+        let run = try await CommandRun.readstates(
             "loadgen", "--url", "ws://127.0.0.1:\(server.port)/gateway", "--data-dir", data.path,
             "--sessions", "30", "--rate", "300", "--seconds", "2", "--channel-members", "3", "--json",
             "--plot", chart.path, "--server-pid", "\(server.process.pid)"
@@ -40,13 +39,13 @@ import Testing
         #expect(svg.hasPrefix("<svg"))
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)
         #expect(svg.contains("30 sessions"))
+        #expect(try await server.stop() == 0)
     }
 
-    @Test func textOutputHasALinePerSecondAndASummary() throws {
+    @Test func textOutputHasALinePerSecondAndASummary() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-\(UUID().uuidString)")
-        let server = try ServeProcess.start(["--data-dir", data.path, "--rate-limit", "0"])
-        defer { _ = server.stop() }
-        let run = try CommandRun.readstates(
+        let server = try await ServeProcess.start(["--data-dir", data.path, "--rate-limit", "0"])
+        let run = try await CommandRun.readstates(
             "loadgen", "--url", "ws://127.0.0.1:\(server.port)/gateway", "--data-dir", data.path,
             "--sessions", "10", "--rate", "100", "--seconds", "2"
         )
@@ -56,43 +55,42 @@ import Testing
         #expect(run.standardOutput.contains("   2s  sent "))
         #expect(run.standardOutput.contains("summary: 200 events sent"))
         #expect(run.standardOutput.contains("200 completed"))
+        #expect(try await server.stop() == 0)
     }
 
-    @Test func drivesTheEchoServer() throws {
+    @Test func drivesTheEchoServer() async throws {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("echo-\(UUID().uuidString).log")
         let echo = try Subprocess.spawn(CommandRun.executable.path, ["echo", "--port", "0"], stderr: log)
-        defer {
-            echo.send(SIGTERM)
-            #expect(echo.wait() == 0)
-        }
         let logText = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        #expect(waitFor("serving ws://", in: logText))
+        #expect(await waitFor("serving ws://", in: logText))
         guard let range = logText().range(of: #"127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
             let port = Int(logText()[range].split(separator: ":").last ?? "")
         else {
             Issue.record("no port in \(logText())")
             return
         }
-        let run = try CommandRun.readstates(
+        let run = try await CommandRun.readstates(
             "loadgen", "--echo", "--url", "ws://127.0.0.1:\(port)/", "--sessions", "20", "--rate", "400", "--seconds", "2", "--json"
         )
         #expect(run.status == 0, "\(run.standardError)")
         let summary = jsonLines(run.standardOutput).first { $0["event"] as? String == "summary" }
         #expect(summary?["sent"] as? Int == 800)
         #expect(summary?["completed"] as? Int == 800)
+        echo.send(SIGTERM)
+        #expect(try await echo.exit(within: 30) == 0)
     }
 
-    @Test func badInputGetsAClearError() throws {
-        let members = try CommandRun.readstates("loadgen", "--channel-members", "1")
+    @Test func badInputGetsAClearError() async throws {
+        let members = try await CommandRun.readstates("loadgen", "--channel-members", "1")
         #expect(members.status == 64)
         #expect(members.standardError.contains("--channel-members must be at least 2"))
-        let url = try CommandRun.readstates("loadgen", "--url", "ftp://x/")
+        let url = try await CommandRun.readstates("loadgen", "--url", "ftp://x/")
         #expect(url.status == 64)
-        let files = try CommandRun.readstates("loadgen", "--sessions", "100000000")
+        let files = try await CommandRun.readstates("loadgen", "--sessions", "100000000")
         #expect(files.status == 64)
         #expect(files.standardError.contains("open files"))
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString)")
-        let secret = try CommandRun.readstates("loadgen", "--data-dir", missing.path, "--sessions", "2")
+        let secret = try await CommandRun.readstates("loadgen", "--data-dir", missing.path, "--sessions", "2")
         #expect(secret.status == 1)
         #expect(secret.standardError.contains("server's secret"))
     }

@@ -8,88 +8,99 @@ struct ServeProcess {
     let port: Int32
     let log: URL
 
-    /// Starts `serve --port 0` and waits for its "serving" log line (which names the port).
-    static func start(_ arguments: [String]) throws -> ServeProcess {
+    /// Starts `serve --port 0` and waits (at most `seconds`) for its "serving" log line,
+    /// which names the port.
+    static func start(_ arguments: [String], within seconds: Double = 60) async throws -> ServeProcess {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID()).log")
         let process = try Subprocess.spawn(CommandRun.executable.path, ["serve", "--port", "0"] + arguments, stderr: log)
-        for _ in 0..<400 {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: #"url=https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
-                let port = Int32(text[range].split(separator: ":").last ?? "")
-            {
-                return ServeProcess(process: process, port: port, log: log)
+        var port: Int32?
+        do {
+            try await eventually("serve's \"serving\" line", within: seconds) {
+                port = servingPort(in: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+                return port != nil || process.hasExited
             }
-            usleep(50_000)
+        } catch {
+            process.send(SIGKILL)
+            throw TestServerError("serve did not start: \(error): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
-        process.send(SIGKILL)
-        _ = process.wait()
-        throw TestServerError("serve did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        guard let port else {
+            throw TestServerError("serve exited before serving: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        }
+        return ServeProcess(process: process, port: port, log: log)
     }
 
-    /// Sends `signal` and waits for the exit status.
-    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+    /// The port in the "serving" line (`url=http://127.0.0.1:PORT`).
+    static func servingPort(in text: String) -> Int32? {
+        guard let range = text.range(of: #"url=https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else {
+            return nil
+        }
+        return Int32(text[range].split(separator: ":").last ?? "")
+    }
+
+    /// Sends `signal` and waits (at most `seconds`) for the exit status.
+    func stop(_ signal: Int32 = SIGTERM, within seconds: Double = 60) async throws -> Int32 {
         process.send(signal)
-        return process.wait()
+        return try await process.exit(within: seconds)
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 }
 
-@Suite(.serialized) struct ServeCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct ServeCommandTests {
     let channel = "175928847299117063"
     let message = "175928847299117099"
 
-    func token(_ dataDirectory: URL) throws -> String {
-        let run = try CommandRun.readstates("token", "--user", "80351110224678912", "--data-dir", dataDirectory.path)
+    func token(_ dataDirectory: URL) async throws -> String {
+        let run = try await CommandRun.readstates("token", "--user", "80351110224678912", "--data-dir", dataDirectory.path)
         #expect(run.status == 0)
         return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func restartKeepsState(_ storeArguments: [String], dataDirectory: URL) throws {
-        let auth = ["Authorization": try token(dataDirectory)]
+    func restartKeepsState(_ storeArguments: [String], dataDirectory: URL) async throws {
+        let auth = ["Authorization": try await token(dataDirectory)]
         // --demo: the user below is a member of the demo channel "general".
         let arguments = ["--data-dir", dataDirectory.path, "--flush-delay", "30s", "--demo"] + storeArguments
 
-        let first = try ServeProcess.start(arguments)
-        #expect(try RawHTTP.request(port: first.port, "GET", "/health").status == 200)
-        let ack = try RawHTTP.request(
+        let first = try await ServeProcess.start(arguments)
+        #expect(try await RawHTTP.request(port: first.port, "GET", "/health").status == 200)
+        let ack = try await RawHTTP.request(
             port: first.port, "POST", "/api/channels/\(channel)/messages/\(message)/ack",
             headers: auth, body: #"{"manual": true, "mention_count": 4}"#
         )
         #expect(ack.status == 200)
         // Well within the 30 s flush delay: only the shutdown flush can have written it.
         // Not a member of this channel: refused, nothing stored.
-        let refused = try RawHTTP.request(
+        let refused = try await RawHTTP.request(
             port: first.port, "POST", "/api/channels/175928847299117099/messages/\(message)/ack", headers: auth
         )
         #expect(refused.status == 403)
-        #expect(first.stop(SIGTERM) == 0)
+        #expect(try await first.stop(SIGTERM) == 0)
         #expect(first.output.contains("stopped"))
 
-        let second = try ServeProcess.start(arguments)
-        let list = try RawHTTP.request(port: second.port, "GET", "/api/users/@me/read-states", headers: auth)
+        let second = try await ServeProcess.start(arguments)
+        let list = try await RawHTTP.request(port: second.port, "GET", "/api/users/@me/read-states", headers: auth)
         #expect(list.status == 200)
         let entries = list.json?["entries"] as? [[String: Any]] ?? []
         #expect(entries.count == 1)
         #expect(entries.first?["id"] as? String == channel)
         #expect(entries.first?["last_message_id"] as? String == message)
         #expect(entries.first?["mention_count"] as? Int == 4)
-        #expect(second.stop(SIGINT) == 0)
+        #expect(try await second.stop(SIGINT) == 0)
     }
 
-    @Test func sqliteStateSurvivesSIGTERMAndARestart() throws {
+    @Test func sqliteStateSurvivesSIGTERMAndARestart() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        try restartKeepsState([], dataDirectory: directory)
+        try await restartKeepsState([], dataDirectory: directory)
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("read_states.sqlite").path))
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("secret").path))
     }
 
-    @Test func postgresStateSurvivesSIGTERMAndARestart() throws {
+    @Test func postgresStateSurvivesSIGTERMAndARestart() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let url = try PostgresTestServer.shared().makeDatabase()
-        try restartKeepsState(["--store", "postgres", "--postgres-url", url], dataDirectory: directory)
+        let url = try await PostgresTestServer.shared().makeDatabase()
+        try await restartKeepsState(["--store", "postgres", "--postgres-url", url], dataDirectory: directory)
     }
 
     @Test(arguments: [
@@ -100,61 +111,61 @@ struct ServeProcess {
         (["--tls-cert", "/nonexistent"], "--tls-cert and --tls-key go together"),
         (["--store", "postgres", "--postgres-url", "mysql://x"], "--postgres-url:"),
     ])
-    func badOptionsExitWithAMessage(arguments: [String], message: String) throws {
-        let run = try CommandRun.readstates(arguments: ["serve"] + arguments)
+    func badOptionsExitWithAMessage(arguments: [String], message: String) async throws {
+        let run = try await CommandRun.readstates(arguments: ["serve"] + arguments)
         #expect(run.status == 64)
         #expect(run.standardError.contains(message), "\(run.standardError)")
     }
 
-    @Test func aPortInUseIsAClearErrorNotACrash() throws {
+    @Test func aPortInUseIsAClearErrorNotACrash() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let first = try ServeProcess.start(["--data-dir", directory.path])
-        let second = try CommandRun.readstates(
+        let first = try await ServeProcess.start(["--data-dir", directory.path])
+        let second = try await CommandRun.readstates(
             "serve", "--port", String(first.port), "--data-dir", directory.appendingPathComponent("b").path
         )
         #expect(second.status == 1)
         #expect(second.standardError.contains("could not listen"))
-        #expect(first.stop() == 0)
+        #expect(try await first.stop() == 0)
     }
 
-    @Test func channelsCreatedFromTheCommandLineAreListedAndServed() throws {
+    @Test func channelsCreatedFromTheCommandLineAreListedAndServed() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-channel-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let created = try CommandRun.readstates(
+        let created = try await CommandRun.readstates(
             "channel", "create", "--name", "ops", "--members", "80351110224678912, 80351110224678999", "--data-dir", directory.path
         )
         #expect(created.status == 0, "\(created.standardError)")
         let channelID = created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(UInt64(channelID) != nil)
-        let listed = try CommandRun.readstates("channel", "list", "--data-dir", directory.path)
+        let listed = try await CommandRun.readstates("channel", "list", "--data-dir", directory.path)
         #expect(listed.standardOutput == "\(channelID)\tops\t80351110224678912,80351110224678999\t-\n")
 
-        let server = try ServeProcess.start(["--data-dir", directory.path])
-        let auth = ["Authorization": try token(directory)]
-        let ack = try RawHTTP.request(port: server.port, "POST", "/api/channels/\(channelID)/messages/\(message)/ack", headers: auth)
+        let server = try await ServeProcess.start(["--data-dir", directory.path])
+        let auth = ["Authorization": try await token(directory)]
+        let ack = try await RawHTTP.request(port: server.port, "POST", "/api/channels/\(channelID)/messages/\(message)/ack", headers: auth)
         #expect(ack.status == 200)
-        #expect(server.stop() == 0)
+        #expect(try await server.stop() == 0)
 
-        let bad = try CommandRun.readstates("channel", "create", "--name", "x", "--members", "1,abc", "--data-dir", directory.path)
+        let bad = try await CommandRun.readstates("channel", "create", "--name", "x", "--members", "1,abc", "--data-dir", directory.path)
         #expect(bad.status == 64)
         #expect(bad.standardError.contains("--members"))
     }
 
     /// wss and https on the same port, with a self-signed pair made by openssl and a
     /// third-party client (Python's ssl and websockets).
-    @Test func tlsServesTheGatewayAndHTTP() throws {
+    @Test func tlsServesTheGatewayAndHTTP() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-tls-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let cert = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let made = try Subprocess.run(
+        let made = try await Subprocess.run(
             "/usr/bin/env",
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"]
         )
         #expect(made.status == 0, "\(made.error)")
-        let server = try ServeProcess.start(["--data-dir", directory.path, "--demo", "--tls-cert", cert, "--tls-key", key])
+        let server = try await ServeProcess.start(["--data-dir", directory.path, "--demo", "--tls-cert", cert, "--tls-key", key])
         let script = """
             import asyncio, json, ssl, sys, urllib.request, websockets
             context = ssl.create_default_context(); context.check_hostname = False; context.verify_mode = ssl.CERT_NONE
@@ -170,14 +181,14 @@ struct ServeProcess {
             asyncio.run(main())
             print("tls ok")
             """
-        let run = try Subprocess.run("/usr/bin/env", ["python3", "-c", script, String(server.port), try token(directory)])
+        let run = try await Subprocess.run("/usr/bin/env", ["python3", "-c", script, String(server.port), try await token(directory)])
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("tls ok"))
-        #expect(server.stop() == 0)
+        #expect(try await server.stop() == 0)
     }
 
-    @Test func tokenRefusesABadUserID() throws {
-        let run = try CommandRun.readstates("token", "--user", "nope", "--data-dir", "/tmp/readstates-unused")
+    @Test func tokenRefusesABadUserID() async throws {
+        let run = try await CommandRun.readstates("token", "--user", "nope", "--data-dir", "/tmp/readstates-unused")
         #expect(run.status == 2)
         #expect(run.standardError.contains("--user"))
     }

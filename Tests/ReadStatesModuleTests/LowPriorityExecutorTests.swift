@@ -2,6 +2,7 @@ import Foundation
 import ReadStatesModule
 import Snowflake
 import Synchronization
+import TestSupport
 import Testing
 
 /// The calling thread's nice value and identity.
@@ -65,8 +66,8 @@ private func expectedNice(_ requested: Int32, caller: Int32) -> Int32 {
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: writeBehind)
         let change = try await engine.ack(user: id(1), channel: id(10), messageID: id(3))
         let loop = Task { try await writeBehind.run(engine: engine, interval: .milliseconds(5)) }
-        // Waits for the loop's first write (no time limit asserted: CI decides).
-        while store.inner.stored(user: id(1)).isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        // The loop's first write (the store gives no event to await).
+        try await eventually("the loop's first write") { !store.inner.stored(user: id(1)).isEmpty }
         loop.cancel()
         try await loop.value
         #expect(store.inner.stored(user: id(1)) == [change.state])

@@ -6,11 +6,11 @@ import Testing
 
 /// The database going away under a running write-behind flusher, with a real server
 /// of the test's own that it stops and starts again.
-@Suite struct PostgresOutageTests {
+@Suite(.timeLimit(.minutes(3))) struct PostgresOutageTests {
     @Test func writesFailWhileTheServerIsDownAndLandOnceItIsBack() async throws {
-        let server = try PostgresTestServer()
-        defer { try? server.stop() }
-        var configuration = PostgresReadStatesStore.Configuration(url: try PostgresURL(server.makeDatabase()))
+        // Its watchdog stops it when the test process ends, whatever happens here.
+        let server = try await PostgresTestServer()
+        var configuration = PostgresReadStatesStore.Configuration(url: try PostgresURL(await server.makeDatabase()))
         configuration.timeout = .seconds(2)
         let store = try await PostgresReadStatesStore(configuration: configuration)
         let writeBehind = WriteBehind(store: store, delay: 0)
@@ -19,7 +19,7 @@ import Testing
         let before = try await engine.ack(user: id(1), channel: id(10), messageID: id(3))
         #expect(try await writeBehind.flush(from: engine) == 1)
 
-        try server.stop()
+        try await server.stop()
         let during = try await engine.ack(user: id(1), channel: id(10), messageID: id(8))
         let mentioned = try await engine.mention(user: id(1), channel: id(11), messageID: id(9))
         await #expect(throws: (any Error).self) { try await writeBehind.flush(from: engine) }
@@ -29,7 +29,7 @@ import Testing
         await #expect(throws: (any Error).self) { try await engine.readStates(of: id(2)) }
         #expect(engine.readStatesIfCached(of: id(1))?.sortedByChannel() == [during.state, mentioned.state])
 
-        try server.start()
+        try await server.start()
         var written = 0
         for _ in 0..<20 where written == 0 {
             written = (try? await writeBehind.flush(from: engine)) ?? 0
@@ -39,5 +39,6 @@ import Testing
         #expect(try await store.load(user: id(1)).sortedByChannel() == [during.state, mentioned.state])
         #expect(during.state.version > before.state.version)
         await store.shutdown()
+        try await server.stop()
     }
 }

@@ -27,7 +27,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-\(UUID())")
             return (try SQLiteReadStatesStore(directory: directory), { try SQLiteReadStatesStore(directory: directory) })
         case .postgres:
-            let url = try PostgresURL(try PostgresTestServer.shared().makeDatabase())
+            let url = try PostgresURL(try await PostgresTestServer.shared().makeDatabase())
             let open: @Sendable () async throws -> any ReadStatesStore = {
                 try await PostgresReadStatesStore(configuration: .init(url: url))
             }

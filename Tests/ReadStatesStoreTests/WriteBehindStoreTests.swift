@@ -1,6 +1,53 @@
 import ReadStatesModule
 import Snowflake
+import Synchronization
+import TestSupport
 import Testing
+
+/// A store whose first write waits at a gate until the test opens it: that write
+/// lands after writes made later.
+final class FirstWriteGatedStore: ReadStatesStore {
+    let inner: any ReadStatesStore
+    private let gate = Mutex<Gate>(Gate())
+
+    private struct Gate {
+        var used = false
+        var held: CheckedContinuation<Void, Never>?
+        var open = false
+    }
+
+    init(_ inner: any ReadStatesStore) {
+        self.inner = inner
+    }
+
+    func load(user: Snowflake) async throws -> [ReadState] {
+        try await inner.load(user: user)
+    }
+
+    func write(_ states: [UserReadState]) async throws {
+        await withCheckedContinuation { continuation in
+            let wait = gate.withLock { gate -> Bool in
+                guard !gate.used, !gate.open else { return false }
+                gate.used = true
+                gate.held = continuation
+                return true
+            }
+            if !wait { continuation.resume() }
+        }
+        try await inner.write(states)
+    }
+
+    var isHolding: Bool { gate.withLock { $0.held != nil } }
+
+    func open() {
+        let held = gate.withLock { gate in
+            gate.open = true
+            defer { gate.held = nil }
+            return gate.held
+        }
+        held?.resume()
+    }
+}
 
 /// The write-behind flusher over each real store: timing, races with updates and
 /// evictions. Results are checked against the store's own contents.
@@ -22,6 +69,31 @@ import Testing
         time.set(130)
         #expect(try await writeBehind.flush(from: engine) == 1)
         #expect(try await store.load(user: id(1)) == [last.state])
+    }
+
+    /// A flush whose write of an older version is held up while a later flush writes
+    /// the newer one: when the older write finally lands, the store keeps the newer
+    /// state, and a reload sees it. (A cancelled write can still land after the
+    /// shutdown's final flush in just this way.)
+    @Test(arguments: StoreKind.allCases)
+    func anOlderWriteLandingLateDoesNotMoveTheStoreBackwards(kind: StoreKind) async throws {
+        let (inner, _) = try await kind.make()
+        let store = FirstWriteGatedStore(inner)
+        let writeBehind = WriteBehind(store: store, delay: 0)
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: writeBehind)
+        let older = try await engine.ack(user: id(1), channel: id(10), messageID: id(4), manual: true, mentionCount: 2)
+        let late = Task { try await writeBehind.flush(from: engine) }
+        try await eventually("the first write to be held at the gate") { store.isHolding }
+        let newer = try await engine.ack(user: id(1), channel: id(10), messageID: id(9))
+        #expect(newer.state.version > older.state.version)
+        #expect(try await writeBehind.flush(from: engine, everything: true) >= 1)
+        #expect(try await inner.load(user: id(1)) == [newer.state])
+        store.open()
+        _ = try await late.value
+        #expect(try await inner.load(user: id(1)) == [newer.state])
+        #expect(writeBehind.pendingCount == 0)
+        let reloaded = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: WriteBehind(store: inner))
+        #expect(try await reloaded.readStates(of: id(1)) == [newer.state])
     }
 
     @Test(arguments: StoreKind.allCases)

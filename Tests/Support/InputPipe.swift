@@ -36,14 +36,10 @@ public final class InputPipe: @unchecked Sendable {
     }
 }
 
-/// Polls `text()` until it contains `needle`, for output written by another process.
+/// Polls `text()` until it contains `needle`, for output written by another process
+/// (which gives no event to await).
 /// - Returns: whether it appeared within `seconds` (a generous bound on a busy machine,
 ///   not a timing expectation).
-public func waitFor(_ needle: String, seconds: Double = 30, in text: () -> String) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if text().contains(needle) { return true }
-        usleep(50_000)
-    }
-    return text().contains(needle)
+public func waitFor(_ needle: String, seconds: Double = 30, in text: () -> String) async -> Bool {
+    (try? await eventually("\"\(needle)\"", within: seconds) { text().contains(needle) }) != nil
 }

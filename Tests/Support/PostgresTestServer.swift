@@ -13,40 +13,41 @@ public final class PostgresTestServer: Sendable {
 
     /// One server for the whole test process, started on first use; each test takes
     /// a database of its own on it (``makeDatabase()``).
-    public static func shared() throws -> PostgresTestServer {
-        try sharedServer.withLock { server in
-            if let server { return server }
-            let started = try PostgresTestServer()
-            server = started
+    public static func shared() async throws -> PostgresTestServer {
+        let starting = sharedServer.withLock { task in
+            if let task { return task }
+            let started = Task { try await PostgresTestServer() }
+            task = started
             return started
         }
+        return try await starting.value
     }
 
-    private static let sharedServer = Mutex<PostgresTestServer?>(nil)
+    private static let sharedServer = Mutex<Task<PostgresTestServer, any Error>?>(nil)
     private static let databaseCounter = Atomic<Int>(0)
 
     /// Creates and starts a server of its own (for tests that stop and start it).
-    public init() throws {
+    public init() async throws {
         guard let port = LoopbackPort.free() else { throw TestServerError("no free loopback port") }
         self.port = port
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-pg-\(UUID())")
-        try start()
+        try await start()
     }
 
     /// Starts the server (again, after ``stop()``), waiting until it accepts connections.
-    public func start() throws {
-        try Self.script("start", directory.path, String(port), String(getpid()))
+    public func start() async throws {
+        try await Self.script("start", directory.path, String(port), String(getpid()))
     }
 
     /// Fast shutdown: connections are dropped, the files stay for ``start()``.
-    public func stop() throws {
-        try Self.script("stop", directory.path)
+    public func stop() async throws {
+        try await Self.script("stop", directory.path)
     }
 
     /// A fresh empty database on this server, as a connection URL.
-    public func makeDatabase() throws -> String {
+    public func makeDatabase() async throws -> String {
         let name = "test_\(getpid())_\(Self.databaseCounter.add(1, ordering: .relaxed).newValue)"
-        try Self.script("createdb", String(port), name)
+        try await Self.script("createdb", String(port), name)
         return "postgres://readstates@127.0.0.1:\(port)/\(name)?sslmode=disable"
     }
 
@@ -55,8 +56,9 @@ public final class PostgresTestServer: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts")
 
-    private static func script(_ arguments: String...) throws {
-        let result = try Subprocess.run(scriptsDirectory.appendingPathComponent("postgres-server.sh").path, arguments)
+    private static func script(_ arguments: String...) async throws {
+        // pg_ctl itself waits at most 60 s for the server.
+        let result = try await Subprocess.run(scriptsDirectory.appendingPathComponent("postgres-server.sh").path, arguments, within: 90)
         guard result.status == 0 else {
             throw TestServerError(
                 "postgres-server.sh \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.error)"

@@ -1,7 +1,8 @@
 import Foundation
 import Gateway
 
-/// HTTP requests from tests: ``BlockingHTTP`` on 127.0.0.1, with the body as JSON at hand.
+/// HTTP requests from tests: ``BlockingHTTP`` on 127.0.0.1, off the task pool and with
+/// a deadline, with the body as JSON at hand.
 public enum RawHTTP {
     public struct Response: Sendable {
         public var status: Int
@@ -19,8 +20,10 @@ public enum RawHTTP {
         _ path: String,
         headers: [String: String] = [:],
         body: String = ""
-    ) throws -> Response {
-        let response = try BlockingHTTP.request(port: port, method, path, headers: headers, body: body)
+    ) async throws -> Response {
+        let response = try await blocking("\(method) \(path) on port \(port)", within: 30) {
+            try BlockingHTTP.request(port: port, method, path, headers: headers, body: body)
+        }
         return Response(status: response.status, body: response.body)
     }
 }

@@ -1,10 +1,23 @@
 public import Foundation
+import Synchronization
 
 /// A child process started with posix_spawn and reaped with waitpid, its output sent
 /// to files. (Foundation's `Process`, called from async tests here, sometimes never
 /// noticed its child's exit, leaving a zombie and a hung test.)
-public struct Subprocess: Sendable {
+///
+/// Every wait has a deadline: past it the child is killed and the wait throws. A child
+/// nobody waited for is killed when the last reference goes (a test that failed
+/// half-way leaves nothing running).
+public final class Subprocess: Sendable {
     public let pid: pid_t
+    /// What the child is, for error messages.
+    public let name: String
+    private let reaped = Mutex<Int32?>(nil)
+
+    private init(pid: pid_t, name: String) {
+        self.pid = pid
+        self.name = name
+    }
 
     /// Starts `path` with `arguments`; stdin reads the given file (a FIFO works: see
     /// ``InputPipe``), stdout and stderr go to the given files (or /dev/null).
@@ -19,26 +32,57 @@ public struct Subprocess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 2, stderr?.path ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // The child starts as a supervisor would start it: no signal blocked, SIGTERM and
+        // friends at their default action. (A thread of Swift's task pool blocks some
+        // signals, and a mask is inherited through exec.)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
         guard result == 0 else { throw TestServerError("cannot start \(path): errno \(result)") }
-        return Subprocess(pid: pid)
+        let shown = ([path] + arguments).prefix(4).map { URL(fileURLWithPath: $0).lastPathComponent }
+        return Subprocess(pid: pid, name: shown.joined(separator: " "))
     }
 
-    /// Waits for the exit: the exit status, or 128 + the signal that ended it.
-    public func wait() -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    /// Waits at most `seconds` for the exit.
+    /// - Returns: the exit status, or 128 + the signal that ended it.
+    /// - Throws: ``DeadlineExceeded`` after killing the child when it is still running.
+    public func exit(within seconds: Double = 60) async throws -> Int32 {
+        do {
+            return try await blocking("\(name) (pid \(pid)) to exit", within: seconds) { self.reap() }
+        } catch let error as DeadlineExceeded {
+            kill(pid, SIGKILL)
+            throw error
+        }
     }
 
     public func send(_ signal: Int32) {
+        guard reaped.withLock({ $0 == nil }) else { return }
         kill(pid, signal)
     }
 
-    /// Runs to the end and returns (status, stdout, stderr).
-    public static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    /// Whether the child has exited (reaping it if so), without waiting.
+    public var hasExited: Bool {
+        if reaped.withLock({ $0 != nil }) { return true }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+        record(status)
+        return true
+    }
+
+    /// Runs to the end, for at most `seconds`, and returns (status, stdout, stderr).
+    public static func run(
+        _ path: String, _ arguments: [String], within seconds: Double = 120
+    ) async throws -> (status: Int32, output: String, error: String) {
         let directory = FileManager.default.temporaryDirectory
         let out = directory.appendingPathComponent("readstates-out-\(UUID())")
         let err = directory.appendingPathComponent("readstates-err-\(UUID())")
@@ -46,11 +90,34 @@ public struct Subprocess: Sendable {
             try? FileManager.default.removeItem(at: out)
             try? FileManager.default.removeItem(at: err)
         }
-        let status = try spawn(path, arguments, stdout: out, stderr: err).wait()
+        let status = try await spawn(path, arguments, stdout: out, stderr: err).exit(within: seconds)
         return (
             status,
             (try? String(contentsOf: out, encoding: .utf8)) ?? "",
             (try? String(contentsOf: err, encoding: .utf8)) ?? ""
         )
+    }
+
+    /// Blocks in waitpid until the child exits.
+    private func reap() -> Int32 {
+        if let status = reaped.withLock({ $0 }) { return status }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return record(status)
+    }
+
+    @discardableResult
+    private func record(_ raw: Int32) -> Int32 {
+        let signal = raw & 0x7f
+        let status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+        reaped.withLock { $0 = status }
+        return status
+    }
+
+    deinit {
+        guard reaped.withLock({ $0 == nil }) else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     }
 }

@@ -39,6 +39,9 @@ struct OutgoingFrames {
     /// lws may read the last frame's bytes after `lws_write` returns (permessage-deflate
     /// finishing later): kept until the next write.
     private var lastWritten: [UInt8] = []
+    /// The close frame was handed to lws: it is sending it and then waits for the
+    /// peer's close (discarding what the peer still sends, for up to 5 s).
+    private var closeHandedOver = false
 
     var isEmpty: Bool { head == frames.count }
 
@@ -71,7 +74,8 @@ struct OutgoingFrames {
     }
 
     /// A WRITEABLE callback's work: the next frame, or, once none is left and a close
-    /// was asked for, the close frame.
+    /// was asked for, the close frame (handed to lws once: it then reads and discards
+    /// until the peer's close frame, and closes the TCP connection after it).
     /// - Returns: the callback's result: -1 to close the connection, else 0.
     mutating func writeNext(to wsi: OpaquePointer, closing: (code: UInt16, reason: String)?) -> Int32 {
         if !isEmpty {
@@ -80,6 +84,12 @@ struct OutgoingFrames {
             return 0
         }
         guard let closing else { return 0 }
+        // lws calls WRITEABLE again after its close frame went out. A second -1 here
+        // would make it drop the socket at once ("we tried the polite way"), before
+        // the client's close: a client still sending then gets a reset and its kernel
+        // discards the unread close frame (RFC 6455 7.1.1 wants the server to wait).
+        if closeHandedOver { return 0 }
+        closeHandedOver = true
         var bytes = Array(closing.reason.utf8.prefix(120))
         lws_close_reason(wsi, lws_close_status(rawValue: UInt32(closing.code)), &bytes, bytes.count)
         return -1
