@@ -9,10 +9,19 @@ import Testing
 struct GatewayClientSessionTests {
     let url = "ws://127.0.0.1:8080/gateway"
 
-    func frames(_ actions: [GatewayClientSession.Action]) -> [ClientPayload] {
+    /// The payloads the session sends; a frame the server could not decode fails the test.
+    func frames(_ actions: [GatewayClientSession.Action], sourceLocation: SourceLocation = #_sourceLocation) -> [ClientPayload] {
         actions.compactMap {
             guard case .send(let frame) = $0 else { return nil }
-            return try? ClientPayload.decode(frame)
+            do {
+                return try ClientPayload.decode(frame)
+            } catch {
+                Issue.record(
+                    "the session sent a frame the server cannot decode: \(String(decoding: frame, as: UTF8.self)): \(error)",
+                    sourceLocation: sourceLocation
+                )
+                return nil
+            }
         }
     }
 

@@ -8,15 +8,27 @@ import Testing
 /// The hand-written payload JSON must mean exactly what `JSONEncoder` makes of the
 /// same value.
 @Suite struct JSONWriterTests {
-    func sameJSON(_ value: some Encodable & JSONWritable) throws {
+    func sameJSON(_ value: some Encodable & JSONWritable, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        let expected = try JSONSerialization.jsonObject(with: encoder.encode(value)) as? NSDictionary
+        let expected = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
         var writer = JSONWriter()
         value.write(to: &writer)
-        let written = try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? NSDictionary
-        #expect(written != nil)
-        #expect(written == expected)
+        let written = try JSONDecoder().decode(JSONValue.self, from: Data(writer.bytes))
+        #expect(written == expected, "\(String(decoding: writer.bytes, as: UTF8.self))", sourceLocation: sourceLocation)
+    }
+
+    /// The comparison itself tells a boolean from a number and a string from a number
+    /// (NSDictionary's equality took `true` for `1`).
+    @Test func theComparisonKeepsTypesApart() throws {
+        func parse(_ text: String) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) }
+        #expect(try parse(#"{"a": true}"#) != parse(#"{"a": 1}"#))
+        #expect(try parse(#"{"a": false}"#) != parse(#"{"a": 0}"#))
+        #expect(try parse(#"{"a": "1"}"#) != parse(#"{"a": 1}"#))
+        #expect(try parse(#"{"a": null}"#) != parse(#"{}"#))
+        #expect(try parse(#"{"a": [1, 2]}"#) != parse(#"{"a": [2, 1]}"#))
+        #expect(try parse(#"{"a": 18446744073709551615}"#) == parse(#"{"a":18446744073709551615}"#))
+        #expect(try parse(#"{"b": 1, "a": [true]}"#) == parse(#"{"a": [true], "b": 1}"#))
     }
 
     let awkward = "quote \" backslash \\ newline \n tab \t bell \u{07} nul \u{00} é 😀 </script>"
@@ -63,5 +75,52 @@ import Testing
         #expect(object["s"] as? Int == 12)
         #expect(object["t"] as? String == "REQUEST_ERROR")
         #expect((object["d"] as? [String: Any])?["code"] as? Int == 50001)
+    }
+}
+
+/// A parsed JSON value whose equality is JSON's: a boolean is not a number, a string
+/// is not a number, `null` is not a missing key, and numbers compare by value.
+indirect enum JSONValue: Decodable, Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case unsigned(UInt64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        if let object = try? decoder.container(keyedBy: Key.self) {
+            var values: [String: JSONValue] = [:]
+            for key in object.allKeys { values[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
+            self = .object(values)
+        } else if var array = try? decoder.unkeyedContainer() {
+            var values: [JSONValue] = []
+            while !array.isAtEnd { values.append(try array.decode(JSONValue.self)) }
+            self = .array(values)
+        } else {
+            let value = try decoder.singleValueContainer()
+            if value.decodeNil() {
+                self = .null
+            } else if let bool = try? value.decode(Bool.self) {
+                self = .bool(bool)
+            } else if let integer = try? value.decode(Int64.self) {
+                self = .integer(integer)
+            } else if let unsigned = try? value.decode(UInt64.self) {
+                self = .unsigned(unsigned)
+            } else if let number = try? value.decode(Double.self) {
+                self = .number(number)
+            } else {
+                self = .string(try value.decode(String.self))
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ReadStatesModule
 import Snowflake
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite struct ReadStatesConcurrencyTests {
@@ -11,7 +12,7 @@ import Testing
             for _ in 0..<8 {
                 group.addTask { try await engine.readStates(of: id(1)).count }
             }
-            await persistence.waitForLoads(1)
+            try await persistence.waitForLoads(1)
             persistence.openGate()
             for try await count in group { #expect(count == 0) }
         }
@@ -27,7 +28,7 @@ import Testing
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 2), persistence: persistence)
         async let ack = engine.ack(user: id(1), channel: id(10), messageID: id(60))
         async let staleAck = engine.ack(user: id(1), channel: id(10), messageID: id(40))
-        await persistence.waitForLoads(1)
+        try await persistence.waitForLoads(1)
         persistence.openGate()
         let (fresh, stale) = try await (ack, staleAck)
         #expect(fresh.isUpdated)
@@ -52,11 +53,16 @@ import Testing
 
     @Test func concurrentAcksOfOneStateKeepTheNewest() async throws {
         let engine = ReadStates(configuration: .init(capacity: 1000, shards: 4), persistence: InMemoryReadStatesPersistence())
+        let start = StartLine(count: 8)
+        let interleavings = Interleavings()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<8 {
                 group.addTask {
+                    try await start.arriveAndWait()
                     for step in 0..<500 {
+                        interleavings.record(task)
                         _ = try await engine.ack(user: id(1), channel: id(10), messageID: id(UInt64(step * 8 + task + 1)))
+                        if step % 25 == 0 { await Task.yield() }
                     }
                 }
             }
@@ -65,6 +71,8 @@ import Testing
         let states = try await engine.readStates(of: id(1))
         #expect(states.map(\.lastMessageID) == [id(4000)])
         engine.checkInvariants()
+        // The tasks ran at the same time (8 tasks in sequence switch 7 times).
+        #expect(interleavings.count > 8, "\(interleavings.count) switches")
     }
 
     /// Many tasks on their own users, sharing shards and evicting each other, each
@@ -73,11 +81,15 @@ import Testing
         let persistence = InMemoryReadStatesPersistence()
         let engine = ReadStates(configuration: .init(capacity: 400, maximumUsers: 80, shards: 4), persistence: persistence)
         let tasks = 8
+        let start = StartLine(count: tasks)
+        let interleavings = Interleavings()
         let models = try await withThrowingTaskGroup(of: [Snowflake: [Snowflake: ModelState]].self) { group in
             for task in 0..<tasks {
                 group.addTask {
-                    try await ModelRunner(engine: engine, seed: UInt64(task + 1), users: (0..<20).map { id(UInt64(task * 100 + $0 + 1)) })
-                        .run(steps: 3000)
+                    var runner = ModelRunner(engine: engine, seed: UInt64(task + 1), users: (0..<20).map { id(UInt64(task * 100 + $0 + 1)) })
+                    runner.beforeEachStep = { interleavings.record(task) }
+                    try await start.arriveAndWait()
+                    return try await runner.run(steps: 3000)
                 }
             }
             var merged: [Snowflake: [Snowflake: ModelState]] = [:]
@@ -91,6 +103,7 @@ import Testing
             #expect(actual == channels, "user \(user)")
         }
         #expect(engine.statistics.evictedUsers > 0)
+        #expect(interleavings.count > tasks, "\(interleavings.count) switches")
     }
 
     /// With 6 channels a user's states fit one block; with 20 they span three, so the
@@ -172,11 +185,14 @@ struct ModelRunner {
     var channels = 6
     /// Runs every `checkingEvery` steps (after the invariant check), e.g. a flush.
     var periodically: @Sendable () async throws -> Void = {}
+    /// Runs before every step (a concurrent test counts interleavings with it).
+    var beforeEachStep: @Sendable () -> Void = {}
 
     func run(steps: Int, checkingEvery: Int = 0) async throws -> [Snowflake: [Snowflake: ModelState]] {
         var generator = SplitMix(seed: seed)
         var model: [Snowflake: [Snowflake: ModelState]] = [:]
         for step in 0..<steps {
+            beforeEachStep()
             let user = users[Int(generator.next() % UInt64(users.count))]
             let channel = id(1000 + generator.next() % UInt64(channels))
             let message = id(1 + generator.next() % 200)

@@ -1,6 +1,7 @@
 import ReadStatesModule
 import Snowflake
 import Synchronization
+import TestSupport
 
 /// Short Snowflake literals for tests: `id(5)` is a valid ID with timestamp 5 ms.
 func id(_ value: UInt64) -> Snowflake {
@@ -65,9 +66,9 @@ final class GatedPersistence: ReadStatesPersistence {
         continuations.forEach { $0.resume() }
     }
 
-    /// Waits (yielding, not sleeping a fixed time) until `count` loads have begun.
-    func waitForLoads(_ count: Int) async {
-        while started.load(ordering: .relaxed) < count { await Task.yield() }
+    /// Waits (at most 30 s) until `count` loads have begun.
+    func waitForLoads(_ count: Int) async throws {
+        try await eventually("\(count) loads to begin", every: .microseconds(100)) { started.load(ordering: .relaxed) >= count }
     }
 }
 

@@ -101,17 +101,30 @@ final class FirstWriteGatedStore: ReadStatesStore {
         let (store, _) = try await kind.make()
         let writeBehind = WriteBehind(store: store, delay: 0, batchSize: 1)
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: writeBehind)
+        let start = StartLine(count: 2)
+        let interleavings = Interleavings()
+        let updating = SharedFlag(true)
         let last = try await withThrowingTaskGroup(of: ReadState?.self) { group in
             group.addTask {
                 var newest: ReadState?
+                try await start.arriveAndWait()
                 for message in 1...300 {
+                    interleavings.record(0)
                     newest = try await engine.ack(user: id(1), channel: id(10), messageID: id(UInt64(message))).state
-                    if message % 50 == 0 { await Task.yield() }
+                    if message % 10 == 0 { await Task.yield() }
                 }
+                updating.set(false)
                 return newest
             }
             group.addTask {
-                for _ in 0..<40 { try await writeBehind.flush(from: engine, everything: true) }
+                // Flushes for as long as updates go on, not a fixed count that could
+                // finish before they start.
+                try await start.arriveAndWait()
+                while updating.value {
+                    interleavings.record(1)
+                    try await writeBehind.flush(from: engine, everything: true)
+                    await Task.yield()
+                }
                 return nil
             }
             var newest: ReadState?
@@ -121,6 +134,8 @@ final class FirstWriteGatedStore: ReadStatesStore {
         try await writeBehind.flush(from: engine, everything: true)
         #expect(try await store.load(user: id(1)) == [last])
         #expect(writeBehind.pendingCount == 0)
+        // Flushes ran between the updates, not all before or after them.
+        #expect(interleavings.count > 1, "\(interleavings.count) switches")
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -130,11 +145,16 @@ final class FirstWriteGatedStore: ReadStatesStore {
         // Room for 6 users of 3 channels: 40 users keep evicting each other.
         let engine = ReadStates(configuration: .init(capacity: 18, shards: 1), persistence: writeBehind)
         let users = 1...40
+        let start = StartLine(count: 2)
+        let interleavings = Interleavings()
+        let updating = SharedFlag(true)
         let expected = try await withThrowingTaskGroup(of: [Snowflake: [ReadState]].self) { group in
             group.addTask {
                 var newest: [Snowflake: [Snowflake: ReadState]] = [:]
+                try await start.arriveAndWait()
                 for round in 1...5 {
                     for user in users {
+                        interleavings.record(0)
                         for channel in 1...3 {
                             let change = try await engine.ack(
                                 user: id(UInt64(user)),
@@ -145,10 +165,13 @@ final class FirstWriteGatedStore: ReadStatesStore {
                         }
                     }
                 }
+                updating.set(false)
                 return newest.mapValues { Array($0.values).sortedByChannel() }
             }
             group.addTask {
-                for _ in 0..<30 {
+                try await start.arriveAndWait()
+                while updating.value {
+                    interleavings.record(1)
                     try await writeBehind.flush(from: engine, everything: true)
                     await Task.yield()
                 }
@@ -160,6 +183,7 @@ final class FirstWriteGatedStore: ReadStatesStore {
         }
         try await writeBehind.flush(from: engine, everything: true)
         #expect(engine.statistics.evictedUsers > 0)
+        #expect(interleavings.count > 1, "\(interleavings.count) switches")
         for user in users {
             let stored = try await store.load(user: id(UInt64(user))).sortedByChannel()
             #expect(stored == expected[id(UInt64(user))], "user \(user)")

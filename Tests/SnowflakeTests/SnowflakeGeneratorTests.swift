@@ -55,12 +55,18 @@ final class ScriptedClock: Sendable {
     @Test func eightTasksTogetherGetAMillionUniqueIncreasingIDs() async {
         let generator = SnowflakeGenerator(worker: 3, process: 4)
         let perTask = 125_000
+        // Which task took the last ID, and how often that changed: 8 tasks run one
+        // after another switch 7 times; more shows that they really overlapped.
+        let overlap = Overlap()
         let batches = await withTaskGroup(of: [UInt64].self) { group in
-            for _ in 0..<8 {
+            for task in 0..<8 {
                 group.addTask {
                     var ids: [UInt64] = []
                     ids.reserveCapacity(perTask)
-                    for _ in 0..<perTask { ids.append(generator.next().rawValue) }
+                    for _ in 0..<perTask {
+                        ids.append(generator.next().rawValue)
+                        overlap.record(task)
+                    }
                     return ids
                 }
             }
@@ -72,6 +78,7 @@ final class ScriptedClock: Sendable {
             #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
         }
         #expect(Set(batches.joined()).count == 1_000_000)
+        #expect(overlap.switches.load(ordering: .relaxed) > 8, "the tasks never overlapped")
         let sample = Snowflake(rawValue: batches[0][0])
         #expect(sample.worker == 3)
         #expect(sample.process == 4)
@@ -152,5 +159,16 @@ final class ScriptedClock: Sendable {
         #expect((before - 1)...(after + 1) ~= id.unixMilliseconds)
         #expect(id.worker == 5)
         #expect(id.process == 6)
+    }
+}
+
+/// Which task took the last ID, and how often that changed.
+final class Overlap: Sendable {
+    let last = Atomic<Int>(-1)
+    let switches = Atomic<Int>(0)
+
+    func record(_ task: Int) {
+        let previous = last.exchange(task, ordering: .relaxed)
+        if previous != -1 && previous != task { switches.add(1, ordering: .relaxed) }
     }
 }
