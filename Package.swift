@@ -94,7 +94,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ReadStatesStoreTests",
-            dependencies: ["ReadStatesModule", "ReadStatesSQLite", "ReadStatesPostgres", "Snowflake", "TestSupport"],
+            dependencies: [
+                "ReadStatesModule", "ReadStatesSQLite", "ReadStatesPostgres", "Snowflake", "TestSupport",
+                // Writes a database as an older release did, for the migration tests.
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

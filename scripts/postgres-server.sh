@@ -13,6 +13,8 @@
 #   scripts/postgres-server.sh stop DIR       Fast shutdown; DIR is kept.
 #   scripts/postgres-server.sh createdb PORT NAME   Creates an empty database.
 #   scripts/postgres-server.sh url PORT [NAME]      Prints the connection URL.
+#   scripts/postgres-server.sh sql PORT NAME SQL    Runs SQL in database NAME (psql;
+#       stops at the first error).
 set -euo pipefail
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -66,11 +68,14 @@ stop)
 createdb)
     as_owner "$bindir/createdb" -h 127.0.0.1 -p "$2" -U readstates "$3"
     ;;
+sql)
+    as_owner "$bindir/psql" -h 127.0.0.1 -p "$2" -U readstates -d "$3" -v ON_ERROR_STOP=1 -q -X -c "$4"
+    ;;
 url)
     echo "postgres://readstates@127.0.0.1:$2/${3:-readstates}?sslmode=disable"
     ;;
 *)
-    echo "usage: $0 start DIR PORT [OWNER_PID] | stop DIR | createdb PORT NAME | url PORT [NAME]" >&2
+    echo "usage: $0 start DIR PORT [OWNER_PID] | stop DIR | createdb PORT NAME | url PORT [NAME] | sql PORT NAME SQL" >&2
     exit 2
     ;;
 esac

@@ -22,6 +22,7 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         }
         guard let host = components.host, !host.isEmpty else { throw .invalidURL("no host") }
         guard let user = components.user, !user.isEmpty else { throw .invalidURL("no user name") }
+        if let port = components.port, !(1...65_535).contains(port) { throw .invalidURL("the port must be from 1 to 65535") }
         self.host = host
         port = components.port ?? 5432
         username = user.removingPercentEncoding ?? user

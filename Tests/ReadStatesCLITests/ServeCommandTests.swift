@@ -103,8 +103,39 @@ struct ServeProcess {
         try await restartKeepsState(["--store", "postgres", "--postgres-url", url], dataDirectory: directory)
     }
 
+    /// The store is gone when SIGTERM comes: serve says what is lost and exits 1.
+    @Test func aFailedFinalFlushExitsOneAndNamesWhatIsLost() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-serve-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try await PostgresTestServer()
+        let url = try await database.makeDatabase()
+        let server = try await ServeProcess.start(
+            ["--data-dir", directory.path, "--demo", "--flush-delay", "30s", "--store", "postgres", "--postgres-url", url]
+        )
+        let auth = ["Authorization": try await token(directory)]
+        for message in [message, "175928847299117100"] {
+            let ack = try await RawHTTP.request(
+                port: server.port, "POST", "/api/channels/\(channel)/messages/\(message)/ack", headers: auth
+            )
+            #expect(ack.status == 200)
+        }
+        let other = try await RawHTTP.request(
+            port: server.port, "POST", "/api/channels/175928847299117064/messages/\(message)/ack", headers: auth
+        )
+        #expect(other.status == 200)
+        try await database.stop()
+        #expect(try await server.stop(SIGTERM, within: 90) == 1)
+        // Two states changed (one of them twice), none written: both are named as lost.
+        #expect(server.output.contains("the final write failed: these read states are lost"), "\(server.output)")
+        #expect(server.output.contains("pending=2"), "\(server.output)")
+        #expect(!server.output.contains("] stopped\n"))
+    }
+
     @Test(arguments: [
         (["--store", "postgres"], "--store postgres needs --postgres-url"),
+        (["--store", "postgres", "--postgres-url", "postgres://db.internal/chat"], "--postgres-url: invalid PostgreSQL URL: no user name"),
+        (["--store", "postgres", "--postgres-url", "postgres://u@h:99999/chat"], "--postgres-url: invalid PostgreSQL URL: the port"),
+        (["--postgres-url", "postgres://u@h/d"], "--postgres-url is only used with --store postgres"),
         (["--flush-delay", "soon"], "--flush-delay takes whole seconds"),
         (["--port", "70000"], "--port must be from 0 to 65535"),
         (["--cache-capacity", "0"], "--cache-capacity must be positive"),

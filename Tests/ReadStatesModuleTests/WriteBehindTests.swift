@@ -149,3 +149,54 @@ final class SwitchableStore: ReadStatesStore {
         #expect(writeBehind.pendingCount == 0)
     }
 }
+
+/// A store that is down while `down` is set and notes when each write was tried.
+final class AttemptRecordingStore: ReadStatesStore {
+    let inner = SwitchableStore()
+    let attempts = Mutex<[ContinuousClock.Instant]>([])
+
+    func load(user: Snowflake) async throws -> [ReadState] {
+        try await inner.load(user: user)
+    }
+
+    func write(_ states: [UserReadState]) async throws {
+        attempts.withLock { $0.append(.now) }
+        try await inner.write(states)
+    }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct WriteBehindBackOffTests {
+    /// While the store is down the loop retries with doubling waits (no busy loop), keeps
+    /// the data pending, and writes it once the store is back.
+    @Test func theLoopBacksOffWhileTheStoreIsDownAndRecovers() async throws {
+        let store = AttemptRecordingStore()
+        let writeBehind = WriteBehind(store: store, delay: 0)
+        let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: writeBehind)
+        let change = try await engine.ack(user: id(1), channel: id(10), messageID: id(3))
+        store.inner.down.store(true, ordering: .relaxed)
+        let interval = Duration.milliseconds(5)
+        let loop = Task { try await writeBehind.run(engine: engine, interval: interval) }
+
+        try await eventually("six failed write attempts") { store.attempts.withLock { $0.count } >= 6 }
+        let attempts = store.attempts.withLock { $0 }
+        // Each wait is at least twice the one before: 10, 20, 40, 80, 160 ms after the
+        // first (a sleep is never shorter than asked, so this holds on a slow machine too).
+        for index in 1..<6 {
+            let waited = attempts[index] - attempts[index - 1]
+            #expect(waited >= interval * (1 << index), "wait \(index): \(waited)")
+        }
+        #expect(writeBehind.pendingCount == 1)
+        #expect(writeBehind.statistics.failedWrites >= 6)
+        #expect(store.inner.inner.stored(user: id(1)).isEmpty)
+
+        store.inner.down.store(false, ordering: .relaxed)
+        try await eventually("the write once the store is back") { !store.inner.inner.stored(user: id(1)).isEmpty }
+        #expect(store.inner.inner.stored(user: id(1)) == [change.state])
+        #expect(writeBehind.pendingCount == 0)
+        // Back to the normal interval: a new change is written within a few rounds.
+        let later = try await engine.ack(user: id(1), channel: id(10), messageID: id(4))
+        try await eventually("the next change") { store.inner.inner.stored(user: id(1)) == [later.state] }
+        loop.cancel()
+        try await loop.value
+    }
+}

@@ -51,6 +51,15 @@ public final class PostgresTestServer: Sendable {
         return "postgres://readstates@127.0.0.1:\(port)/\(name)?sslmode=disable"
     }
 
+    /// Runs `sql` (one or more statements) in the database of `url` (from
+    /// ``makeDatabase()``), as a tool outside the product would.
+    public func execute(_ sql: String, in url: String) async throws {
+        guard let name = URLComponents(string: url)?.path.split(separator: "/").last else {
+            throw TestServerError("no database name in \(url)")
+        }
+        try await Self.script("sql", String(port), String(name), sql)
+    }
+
     /// The repository's `scripts/` folder, found from this source file's path.
     public static let scriptsDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

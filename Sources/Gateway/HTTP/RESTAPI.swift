@@ -11,6 +11,7 @@ import Synchronization
 /// |---|---|
 /// | `GET /metrics` | Prometheus text: connections, dispatches by event, READY build time, cache figures, flusher figures |
 /// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
+/// | `/api/…` | 503 while starting or stopping: a load balancer or client retries elsewhere |
 /// | `GET /api/users/@me/read-states` | the caller's read states |
 /// | `POST /api/channels` | create a channel (admin token) |
 /// | `POST /api/channels/{channel_id}/messages` | send a message (members only) |
@@ -27,7 +28,8 @@ public struct RESTAPI: Sendable {
     /// Sends messages through the running gateway (attached by ``GatewayServer``).
     public let messages = MessageRelay()
     private let channelIDs = SnowflakeGenerator(worker: 0, process: 1)
-    /// Whether the server is serving (for `/health`).
+    /// Whether the server is serving: while it is not (starting, or stopping after a
+    /// signal), `/health` and every `/api/…` route answer 503.
     public let serving: @Sendable () -> Bool
     /// Largest request body accepted.
     public static let maximumBodyBytes = 4096
@@ -50,6 +52,10 @@ public struct RESTAPI: Sendable {
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
+        if parts.first == "api" && !serving() {
+            // Stopping: take no new work; what was acknowledged before is flushed.
+            return .error(503, "the server is not serving (starting or stopping); try again or another node")
+        }
         switch (request.method, parts) {
         case ("GET", ["health"]):
             return health()
