@@ -177,7 +177,9 @@ final class AttemptRecordingStore: ReadStatesStore {
         let interval = Duration.milliseconds(5)
         let loop = Task { try await writeBehind.run(engine: engine, interval: interval) }
 
-        try await eventually("six failed write attempts") { store.attempts.withLock { $0.count } >= 6 }
+        try await eventually("six failed write attempts") {
+            store.attempts.withLock { $0.count } >= 6 && writeBehind.statistics.failedWrites >= 6
+        }
         let attempts = store.attempts.withLock { $0 }
         // Each wait is at least twice the one before: 10, 20, 40, 80, 160 ms after the
         // first (a sleep is never shorter than asked, so this holds on a slow machine too).

@@ -3,17 +3,19 @@ import Foundation
 /// A minimal HTTP/1.1 client over a plain socket: one request per connection
 /// (`Connection: close`), the response read until its `Content-Length` is complete.
 /// Enough for the load generator's setup calls and the tests; not for the hot path.
-public enum BlockingHTTP {
-    public struct Response: Sendable {
-        public var status: Int
-        public var body: String
+/// `package`: the tools and tests of this package use it; it is no part of the
+/// Gateway library's API.
+package enum BlockingHTTP {
+    package struct Response: Sendable {
+        package var status: Int
+        package var body: String
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public static func request(
+    package static func request(
         host: String = "127.0.0.1",
         port: Int32,
         _ method: String,

@@ -12,10 +12,9 @@ public final class EchoServer: Sendable {
     private let thread: ServiceThread
 
     /// Starts listening; returns once the port is open.
+    /// - Parameter port: 0 lets the kernel pick a free one (see ``port``).
     public init(host: String = "127.0.0.1", port: Int32) throws(GatewayError) {
-        let chosen = port == 0 ? LoopbackPort.free(host: host) : port
-        guard let chosen else { throw GatewayError.listenFailed(host: host, port: 0) }
-        self.port = chosen
+        let listening = ListeningPort()
         let inbox = inbox
         thread = try ServiceThread(
             name: "lws-echo",
@@ -23,11 +22,12 @@ public final class EchoServer: Sendable {
                 let echo = EchoConnections()
                 echo.context = try LWSContext(
                     .init(
-                        host: host, port: chosen,
+                        host: host, port: port,
                         protocols: [.init(name: "http", callback: echoCallback, perSessionDataSize: MemoryLayout<Int>.size, receiveBufferSize: 65_536)],
                         user: Unmanaged.passUnretained(echo).toOpaque()
                     )
                 )
+                listening.port.store(echo.context!.listenPort ?? port, ordering: .releasing)
                 inbox.attach(echo.context!)
                 return echo
             },
@@ -39,6 +39,7 @@ public final class EchoServer: Sendable {
                 echo.context = nil
             }
         )
+        self.port = listening.port.load(ordering: .acquiring)
     }
 
     /// Closes the port and every connection; returns when the thread has ended.

@@ -38,14 +38,7 @@ public final class GatewayServer: Sendable {
     /// - Parameter messageIDs: mints message IDs (give each gateway process its own
     ///   worker/process numbers).
     public init(configuration: Configuration, rest: RESTAPI, messageIDs: SnowflakeGenerator = SnowflakeGenerator(worker: 0, process: 0)) throws {
-        var configuration = configuration
-        if configuration.port == 0 {
-            guard let free = LoopbackPort.free(host: configuration.host) else {
-                throw GatewayError.listenFailed(host: configuration.host, port: 0)
-            }
-            configuration.port = free
-        }
-        port = configuration.port
+        let listening = ListeningPort()
         let inbox = ServiceInbox()
         self.inbox = inbox
         rest.messages.attach(inbox)
@@ -60,8 +53,7 @@ public final class GatewayServer: Sendable {
                     messageIDs: messageIDs,
                     metrics: rest.metrics,
                     configuration: configuration.session,
-                    inbox: inbox,
-                    resumeURL: "\(scheme)://\(configuration.host):\(configuration.port)/gateway"
+                    inbox: inbox
                 )
                 let loop = ServiceLoop(rest: rest, sessions: sessions, inbox: inbox)
                 loop.context = try LWSContext(
@@ -76,11 +68,15 @@ public final class GatewayServer: Sendable {
                         tlsPrivateKeyPath: configuration.tlsPrivateKeyPath
                     )
                 )
+                let port = loop.context!.listenPort ?? configuration.port
+                sessions.resumeURL = "\(scheme)://\(configuration.host):\(port)/gateway"
+                listening.port.store(port, ordering: .releasing)
                 inbox.attach(loop.context!)
                 return loop
             },
             serve: { loop in Self.serve(loop, inbox: inbox) }
         )
+        port = listening.port.load(ordering: .acquiring)
     }
 
     /// The service loop, with a one-second tick for heartbeat deadlines.
@@ -112,6 +108,11 @@ public final class GatewayServer: Sendable {
         inbox.requestStop()
         thread.wait()
     }
+}
+
+/// The port the service thread's context listens on, handed to the starting thread.
+final class ListeningPort: Sendable {
+    let port = Atomic<Int32>(0)
 }
 
 /// Work other threads hand to the service thread.

@@ -19,7 +19,9 @@ final class GatewaySessions {
     private let metrics: GatewayMetrics
     private let configuration: SessionMachine.Configuration
     private let inbox: ServiceInbox
-    private let resumeURL: String
+    /// READY's `resume_gateway_url`: set once the context listens (the port may be
+    /// the kernel's choice).
+    var resumeURL = ""
     private var connections: [Int: WebSocketConnection] = [:]
     private var registry: SessionRegistry
     /// `gateway_dispatches_total` by event name, kept so a dispatch costs no registry lookup.
@@ -32,8 +34,7 @@ final class GatewaySessions {
         messageIDs: SnowflakeGenerator,
         metrics: GatewayMetrics,
         configuration: SessionMachine.Configuration,
-        inbox: ServiceInbox,
-        resumeURL: String
+        inbox: ServiceInbox
     ) {
         self.engine = engine
         self.tokens = tokens
@@ -42,7 +43,6 @@ final class GatewaySessions {
         self.metrics = metrics
         self.configuration = configuration
         self.inbox = inbox
-        self.resumeURL = resumeURL
         registry = SessionRegistry(resumeWindowMilliseconds: configuration.resumeWindowMilliseconds)
     }
 

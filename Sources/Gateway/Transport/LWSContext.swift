@@ -35,6 +35,7 @@ final class LWSContext {
 
     struct Configuration {
         var host: String = "127.0.0.1"
+        /// 0: the kernel picks a free port (see ``listenPort``).
         var port: Int32
         var protocols: [ProtocolSpec]
         /// Passed back by `lws_context_user` inside callbacks.
@@ -46,6 +47,9 @@ final class LWSContext {
     }
 
     let pointer: OpaquePointer
+    /// The port the server listens on: the kernel's choice when configured with 0
+    /// (nil for a client context).
+    let listenPort: Int32?
     /// Our libev loop (nil only if libev could not make one: then lws polls).
     private let eventLoop: OpaquePointer?
     private let foreignLoops: UnsafeMutablePointer<UnsafeMutableRawPointer?>
@@ -112,6 +116,7 @@ final class LWSContext {
             throw GatewayError.listenFailed(host: configuration.host, port: Int(configuration.port))
         }
         self.pointer = context
+        listenPort = configuration.clientOnly ? nil : lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default"))
         self.protocols = table
         self.cStrings = strings
         self.eventLoop = eventLoop

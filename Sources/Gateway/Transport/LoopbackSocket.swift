@@ -2,14 +2,14 @@ import Foundation
 
 /// A plain TCP connection to an IPv4 address, for the small HTTP client the load
 /// generator and the tests use.
-public enum LoopbackSocket {
+package enum LoopbackSocket {
     /// The connected socket (the caller closes it), or nil when nothing listens (or
     /// `host` is not an IPv4 address).
     ///
     /// With nothing listening on an ephemeral port, Linux may pick that same port as the
     /// source and "connect" the socket to itself (TCP simultaneous open): that counts as
     /// nothing listening.
-    public static func connect(host: String = "127.0.0.1", port: Int32) -> Int32? {
+    package static func connect(host: String = "127.0.0.1", port: Int32) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var address = sockaddr_in()

@@ -1,10 +1,12 @@
 import Foundation
 
-/// Finds a TCP port that nothing listens on, for tests and for `--port 0`.
+/// Finds a TCP port that nothing listens on, for tests that must name a port before a
+/// server starts (a child process told `--port`, a PostgreSQL server). Servers in
+/// the product bind port 0 themselves and report the port the kernel chose.
 ///
 /// The kernel picks the port when a socket binds to port 0; we read it back and
-/// close the socket. Another process could take it before we listen, which is fine
-/// for tests on one machine (a failed listen reports ``GatewayError``).
+/// close the socket. Another process could take it before the server listens, which
+/// is fine for tests on one machine (a failed listen is a clear error).
 public enum LoopbackPort {
     public static func free(host: String = "127.0.0.1") -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
