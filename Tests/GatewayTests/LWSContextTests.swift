@@ -4,7 +4,7 @@ import TestSupport
 
 @testable import Gateway
 
-@Suite(.serialized) struct LWSContextTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct LWSContextTests {
     /// Opens a TCP connection to prove that something listens on the port.
     private func canConnect(port: Int32) -> Bool {
         guard let fd = LoopbackSocket.connect(port: port) else { return false }

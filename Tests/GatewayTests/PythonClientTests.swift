@@ -68,16 +68,26 @@ func clientScript(_ name: String) -> URL {
     @Test func rateLimitHeartbeatTimeoutAndBadResumeCloseTheSession() async throws {
         let tokens = TokenAuthority(secret: Data(repeating: 5, count: 32))
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
-        var configuration = GatewayServer.Configuration(port: 0)
-        configuration.session.rateLimit = 5
-        configuration.session.heartbeatIntervalMilliseconds = 400
+        var limited = GatewayServer.Configuration(port: 0)
+        limited.session.rateLimit = 5
+        let limitedServer = try GatewayServer(
+            configuration: limited,
+            rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })
+        )
+        defer { limitedServer.stop() }
+        var fast = GatewayServer.Configuration(port: 0)
+        fast.session.rateLimit = 0
+        fast.session.heartbeatIntervalMilliseconds = 400
         let server = try GatewayServer(
-            configuration: configuration,
+            configuration: fast,
             rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })
         )
         defer { server.stop() }
         let script = clientScript("gateway_limits.py")
-        let arguments = ["python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1))]
+        let arguments = [
+            "python3", script.path, "ws://127.0.0.1:\(limitedServer.port)/gateway", "ws://127.0.0.1:\(server.port)/gateway",
+            tokens.mint(user: id(1)),
+        ]
         let run = try await Subprocess.run("/usr/bin/env", arguments)
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))

@@ -97,7 +97,7 @@ final class LoggingDelegate: WebSocketClientDelegate {
 }
 
 /// The libwebsockets client over real sockets, against the echo server and the gateway.
-@Suite(.serialized) struct WebSocketClientTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct WebSocketClientTests {
     let tokens = TokenAuthority(secret: Data(repeating: 3, count: 32))
 
     func gateway() throws -> GatewayServer {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct BenchCommandTests {
+@Suite(.timeLimit(.minutes(3))) struct BenchCommandTests {
     @Test func aShortCacheRunPrintsFillSecondsAndSummaryAsJSON() async throws {
         let run = try await CommandRun.readstates(
             "bench", "cache", "--capacity", "2000", "--users", "200", "--rate", "2000", "--seconds", "2", "--shards", "4", "--json"

@@ -23,7 +23,7 @@ struct CommandRun {
     }
 }
 
-@Suite struct SnowflakeCommandTests {
+@Suite(.timeLimit(.minutes(2))) struct SnowflakeCommandTests {
     @Test func explainsAKnownID() async throws {
         let run = try await CommandRun.readstates("snowflake", "175928847299117063")
         #expect(run.status == 0)

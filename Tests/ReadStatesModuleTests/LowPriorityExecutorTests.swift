@@ -30,7 +30,7 @@ private func expectedNice(_ requested: Int32, caller: Int32) -> Int32 {
     geteuid() == 0 ? requested : max(caller, requested)
 }
 
-@Suite struct LowPriorityExecutorTests {
+@Suite(.timeLimit(.minutes(2))) struct LowPriorityExecutorTests {
     @Test func jobsRunOnOneThreadAtItsNiceValue() async throws {
         let executor = LowPriorityExecutor(name: "test-low-priority", nice: 5)
         defer { executor.stop() }

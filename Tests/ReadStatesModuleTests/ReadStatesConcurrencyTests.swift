@@ -4,7 +4,7 @@ import Synchronization
 import TestSupport
 import Testing
 
-@Suite struct ReadStatesConcurrencyTests {
+@Suite(.timeLimit(.minutes(3))) struct ReadStatesConcurrencyTests {
     @Test func twoConcurrentMissesForOneUserLoadOnce() async throws {
         let persistence = GatedPersistence()
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 2), persistence: persistence)

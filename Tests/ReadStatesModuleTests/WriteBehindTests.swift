@@ -127,7 +127,7 @@ final class SwitchableStore: ReadStatesStore {
     }
 }
 
-@Suite struct WriteBehindRunTests {
+@Suite(.timeLimit(.minutes(2))) struct WriteBehindRunTests {
     @Test func theLoopWritesDueStatesAndFlushesEverythingWhenCancelled() async throws {
         let time = ManualClock()
         let store = SwitchableStore()
@@ -192,9 +192,10 @@ final class AttemptRecordingStore: ReadStatesStore {
         #expect(store.inner.inner.stored(user: id(1)).isEmpty)
 
         store.inner.down.store(false, ordering: .relaxed)
-        try await eventually("the write once the store is back") { !store.inner.inner.stored(user: id(1)).isEmpty }
+        try await eventually("the write once the store is back, confirmed") {
+            !store.inner.inner.stored(user: id(1)).isEmpty && writeBehind.pendingCount == 0
+        }
         #expect(store.inner.inner.stored(user: id(1)) == [change.state])
-        #expect(writeBehind.pendingCount == 0)
         // Back to the normal interval: a new change is written within a few rounds.
         let later = try await engine.ack(user: id(1), channel: id(10), messageID: id(4))
         try await eventually("the next change") { store.inner.inner.stored(user: id(1)) == [later.state] }

@@ -3,7 +3,7 @@ import Snowflake
 import Testing
 
 /// Channels and memberships, against every store.
-@Suite struct ChannelStoreTests {
+@Suite(.timeLimit(.minutes(3))) struct ChannelStoreTests {
     @Test(arguments: StoreKind.allCases)
     func channelsRoundTripAndKeepTheNewestLastMessage(kind: StoreKind) async throws {
         let (opened, reopen) = try await kind.make()

@@ -4,7 +4,7 @@ import Snowflake
 import Testing
 
 /// The store contract and the write-behind path, against every store.
-@Suite struct ReadStatesStoreTests {
+@Suite(.timeLimit(.minutes(3))) struct ReadStatesStoreTests {
     @Test(arguments: StoreKind.allCases)
     func roundTripAndAUserWithNone(kind: StoreKind) async throws {
         let (store, reopen) = try await kind.make()

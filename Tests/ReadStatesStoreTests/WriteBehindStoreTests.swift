@@ -51,7 +51,7 @@ final class FirstWriteGatedStore: ReadStatesStore {
 
 /// The write-behind flusher over each real store: timing, races with updates and
 /// evictions. Results are checked against the store's own contents.
-@Suite struct WriteBehindStoreTests {
+@Suite(.timeLimit(.minutes(3))) struct WriteBehindStoreTests {
     @Test(arguments: StoreKind.allCases)
     func theFlushDelayIsHonouredOnTheInjectedClock(kind: StoreKind) async throws {
         let (store, _) = try await kind.make()

@@ -47,7 +47,7 @@ final class ScriptedClock: Sendable {
     }
 }
 
-@Suite struct SnowflakeGeneratorTests {
+@Suite(.timeLimit(.minutes(2))) struct SnowflakeGeneratorTests {
     /// Clock values are offsets from the Discord epoch: the generator clamps anything
     /// earlier to the epoch itself.
     static let epoch = Snowflake.discordEpochMilliseconds
