@@ -68,6 +68,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            // The web client served at `/` (HTML, CSS, JavaScript modules; no toolchain).
+            resources: [.copy("WebClient")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

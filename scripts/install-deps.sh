@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages readstates builds against, when missing; with --test
 # also what the test suite runs (a PostgreSQL server, Python for a third-party client,
-# tmux for the chat client in a terminal).
+# tmux for the chat client in a terminal, headless Chromium and its driver for the web
+# client, driven by selenium).
 # Safe to run again: it only calls apt-get when a package is not installed.
 set -euo pipefail
 
 packages=(pkg-config libwebsockets-dev libev-dev libssl-dev libcap-dev libsqlite3-dev)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(postgresql python3-pip openssl tmux)
+    packages+=(postgresql python3-pip openssl tmux chromium chromium-driver)
 fi
 
 missing=()
@@ -24,9 +25,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The third-party WebSocket client the gateway tests run (from PyPI).
-if [ "${1:-}" = "--test" ] && ! python3 -c "import websockets" 2>/dev/null; then
-    echo "installing: websockets (PyPI)" >&2
-    python3 -m pip install --quiet websockets 2>/dev/null \
-        || python3 -m pip install --quiet --break-system-packages websockets
+# The third-party WebSocket client the gateway tests run, and the browser driver of the
+# web client's tests (from PyPI).
+if [ "${1:-}" = "--test" ]; then
+    for module in websockets selenium; do
+        if ! python3 -c "import $module" 2>/dev/null; then
+            echo "installing: $module (PyPI)" >&2
+            python3 -m pip install --quiet "$module" 2>/dev/null \
+                || python3 -m pip install --quiet --break-system-packages "$module"
+        fi
+    done
 fi

@@ -114,6 +114,27 @@ MUTATIONS = {
         "SnowflakeGeneratorTests/eightTasksTogetherGetAMillionUniqueIncreasingIDs",
         "the generator reads and writes its state under two holds of the lock (a lost update)",
     ),
+    "web-markup-as-html": (
+        "Sources/Gateway/WebClient/app.js",
+        "content.textContent = message.content;",
+        "content.innerHTML = message.content;",
+        "WebClientTests/twoPagesOfOneUserAndOneOfAnotherFollowReadStatesLive",
+        "the web client renders a message's markup",
+    ),
+    "web-unread-not-kept": (
+        "Sources/Gateway/WebClient/app.js",
+        'document.visibilityState !== "visible" || keptUnread.has(openId)) return;',
+        'document.visibilityState !== "visible") return;',
+        "WebClientTests/twoPagesOfOneUserAndOneOfAnotherFollowReadStatesLive",
+        "a channel marked unread while open is read again by the next message",
+    ),
+    "web-4004-retried": (
+        "Sources/Gateway/WebClient/gateway.js",
+        "const FATAL_CODES = new Set([4004]);",
+        "const FATAL_CODES = new Set([]);",
+        "WebClientTests/twoPagesOfOneUserAndOneOfAnotherFollowReadStatesLive",
+        "the web client retries a refused token for ever",
+    ),
     "migration-renamed": (
         "Sources/ReadStatesSQLite/SQLiteReadStatesStore.swift",
         'migrator.registerMigration("v1-read-states")',

@@ -5,6 +5,7 @@ public struct GatewayError: Error, CustomStringConvertible, Equatable {
         case listenFailed(host: String, port: Int)
         case clientContextFailed
         case badURL(String, reason: String)
+        case webClientMissing(String)
     }
 
     private let code: Code
@@ -19,6 +20,10 @@ public struct GatewayError: Error, CustomStringConvertible, Equatable {
         GatewayError(code: .badURL(url, reason: reason))
     }
 
+    static func webClientMissing(_ what: String) -> GatewayError {
+        GatewayError(code: .webClientMissing(what))
+    }
+
     public var description: String {
         switch code {
         case let .listenFailed(host, port):
@@ -27,6 +32,8 @@ public struct GatewayError: Error, CustomStringConvertible, Equatable {
             "libwebsockets could not create a client context"
         case let .badURL(url, reason):
             "bad URL \(url): \(reason)"
+        case let .webClientMissing(what):
+            "the web client is not there: no \(what)"
         }
     }
 }

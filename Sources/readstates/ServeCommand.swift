@@ -55,6 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "On a store with no channels, create a few demo channels and users to try the gateway with.")
     var demo = false
 
+    @Option(help: "Serve the web client from this directory (read on every request) instead of the copy built in: for working on the client.")
+    var webRoot: String?
+
     var dataDirectory: URL { URL(fileURLWithPath: storeOptions.dataDir ?? StoreOptions.defaultDataDirectory) }
 
     func validate() throws {
@@ -64,6 +67,13 @@ struct ServeCommand: AsyncParsableCommand {
         _ = try flushDelaySeconds()
         guard (0...19).contains(flusherNice) else { throw ValidationError("--flusher-nice must be from 0 to 19") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if let webRoot {
+            do {
+                _ = try WebClientFiles.directory(URL(fileURLWithPath: webRoot))
+            } catch {
+                throw ValidationError("--web-root: \(error)")
+            }
+        }
     }
 
     /// `30`, `30s`, `2m`.
@@ -159,6 +169,14 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.tlsCertificatePath = tlsCert
         serverConfiguration.tlsPrivateKeyPath = tlsKey
         serverConfiguration.session.rateLimit = rateLimit
+        let webClient: WebClientFiles?
+        do {
+            webClient = try webRoot.map { try WebClientFiles.directory(URL(fileURLWithPath: $0)) } ?? WebClientFiles.embedded()
+        } catch {
+            // The API and the gateway work without it; say why the page is missing.
+            logger.warning("no web client at /", metadata: ["error": "\(error)"])
+            webClient = nil
+        }
         let server = try GatewayServer(
             configuration: serverConfiguration,
             rest: RESTAPI(
@@ -167,6 +185,7 @@ struct ServeCommand: AsyncParsableCommand {
                 directory: directory,
                 channelStore: channelStore,
                 metrics: metrics,
+                webClient: webClient,
                 serving: { shared.value }
             )
         )
@@ -178,6 +197,15 @@ struct ServeCommand: AsyncParsableCommand {
             "serving",
             metadata: ["url": "\(scheme)://\(host):\(server.port)", "store": "\(opened.name)", "data_dir": "\(dataDirectory.path)"]
         )
+        if webClient != nil {
+            logger.info("web client: open \(scheme)://\(host):\(server.port)/ in a browser")
+        }
+        if demo && webClient != nil {
+            // One link per demo user, signed in through the fragment (never sent to a server).
+            for user in DemoData.users where channels.contains(where: { $0.members.contains(user) }) {
+                logger.info("demo user \(user.rawValue): \(scheme)://\(host):\(server.port)/#token=\(tokens.mint(user: user))")
+            }
+        }
 
         let signal = await shutdown.wait()
         logger.info("shutting down: no new requests; writing dirty read states", metadata: ["signal": "\(signal)"])

@@ -6,24 +6,41 @@ public struct HTTPRequest: Sendable {
     /// The path without the query string.
     public var path: String
     public var authorization: String?
+    /// `If-None-Match`: the ETag of the copy the client has.
+    public var ifNoneMatch: String?
     public var body: [UInt8]
 
-    public init(method: String, path: String, authorization: String? = nil, body: [UInt8] = []) {
+    public init(method: String, path: String, authorization: String? = nil, ifNoneMatch: String? = nil, body: [UInt8] = []) {
         self.method = method
         self.path = path
         self.authorization = authorization
+        self.ifNoneMatch = ifNoneMatch
         self.body = body
+    }
+}
+
+/// A response header beyond the status, type and length the transport always writes.
+public struct HTTPHeader: Sendable, Equatable {
+    /// Lower case, as HTTP/2 wants and HTTP/1.1 accepts.
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
     }
 }
 
 public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var contentType: String
+    public var headers: [HTTPHeader]
     public var body: [UInt8]
 
-    public init(status: Int, contentType: String, body: [UInt8]) {
+    public init(status: Int, contentType: String, headers: [HTTPHeader] = [], body: [UInt8]) {
         self.status = status
         self.contentType = contentType
+        self.headers = headers
         self.body = body
     }
 

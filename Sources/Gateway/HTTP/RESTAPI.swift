@@ -9,6 +9,7 @@ import Synchronization
 ///
 /// | route | |
 /// |---|---|
+/// | `GET /`, `GET /app.js`, … | the web client (``WebClientFiles``), when one is given |
 /// | `GET /metrics` | Prometheus text: connections, dispatches by event, READY build time, cache figures, flusher figures |
 /// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
 /// | `/api/…` | 503 while starting or stopping: a load balancer or client retries elsewhere |
@@ -31,6 +32,8 @@ public struct RESTAPI: Sendable {
     /// Whether the server is serving: while it is not (starting, or stopping after a
     /// signal), `/health` and every `/api/…` route answer 503.
     public let serving: @Sendable () -> Bool
+    /// The web client served at `/` (nil: none).
+    public let webClient: WebClientFiles?
     /// Largest request body accepted.
     public static let maximumBodyBytes = 4096
 
@@ -40,8 +43,10 @@ public struct RESTAPI: Sendable {
         directory: ChannelDirectory,
         channelStore: (any ChannelStore)? = nil,
         metrics: GatewayMetrics = GatewayMetrics(),
+        webClient: WebClientFiles? = nil,
         serving: @escaping @Sendable () -> Bool
     ) {
+        self.webClient = webClient
         self.channelStore = channelStore
         self.metrics = metrics
         self.engine = engine
@@ -74,6 +79,8 @@ public struct RESTAPI: Sendable {
             return await withUser(request) { user in await sendMessage(from: user, channel: parts[2], body: request.body) }
         case (_, ["health"]), (_, ["api", "users", "@me", "read-states"]), (_, ["api", "channels"]):
             return .error(405, "method not allowed")
+        case ("GET", _) where webClient != nil && parts.first != "api":
+            return webClient?.respond(to: request) ?? .error(404, "no route for \(request.method) \(request.path)")
         default:
             return .error(404, "no route for \(request.method) \(request.path)")
         }

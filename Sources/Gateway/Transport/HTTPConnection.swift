@@ -47,16 +47,28 @@ final class HTTPConnection {
         let headroom = Int(CWebsockets_LWS_PRE())
         switch step {
         case .headers:
-            let space = 1024
+            let space = 1024 + response.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
             buffer = [UInt8](repeating: 0, count: headroom + space)
             step = .body
             return buffer.withUnsafeMutableBufferPointer { storage -> Bool in
                 let start = storage.baseAddress! + headroom
                 let end = start + space
                 var cursor: UnsafeMutablePointer<UInt8>? = start
-                return lws_add_http_common_headers(
+                guard lws_add_http_common_headers(
                     wsi, UInt32(response.status), response.contentType, lws_filepos_t(response.body.count), &cursor, end
-                ) == 0 && lws_finalize_write_http_header(wsi, start, &cursor, end) == 0
+                ) == 0 else { return false }
+                for header in response.headers {
+                    let added = "\(header.name):".withCString { name in
+                        Array(header.value.utf8).withUnsafeBufferPointer { value in
+                            lws_add_http_header_by_name(
+                                wsi, UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self), value.baseAddress, Int32(value.count),
+                                &cursor, end
+                            )
+                        }
+                    }
+                    guard added == 0 else { return false }
+                }
+                return lws_finalize_write_http_header(wsi, start, &cursor, end) == 0
             }
         case .body:
             buffer = [UInt8](repeating: 0, count: headroom) + response.body

@@ -63,7 +63,12 @@ final class ServiceLoop {
         let method = HTTPConnection.method(of: wsi)
         let connection = HTTPConnection(
             wsi: wsi,
-            request: HTTPRequest(method: method, path: path, authorization: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
+            request: HTTPRequest(
+                method: method,
+                path: path,
+                authorization: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
+                ifNoneMatch: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH)
+            )
         )
         connections[id] = connection
         let length = HTTPConnection.header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0) } ?? 0
