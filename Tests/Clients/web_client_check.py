@@ -12,7 +12,8 @@ Two pages of one user (alice) and one of another (bob):
 - mark unread (Alt+click) reaches the other page and sticks while the channel is open;
 - the server restarted, the pages reconnect and a new mention arrives;
 - a refused token shows `unauthorized` and the form, with no reconnect loop;
-- no console errors; the page has the CSP header and no inline script.
+- no console errors; the page has the CSP header and no inline script;
+- the sidebar works from the keyboard, and the page fits 320 px.
 Exits 0 when every check held; otherwise prints the failed check and exits 1.
 Every wait has a deadline (WebDriverWait), and every process it starts is stopped.
 """
@@ -26,7 +27,7 @@ import time
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -124,6 +125,18 @@ def sidebar(driver, channel):
     item = items[0]
     return {"unread": item.get_attribute("data-unread"), "mentions": item.get_attribute("data-mention-count"),
             "label": item.get_attribute("aria-label")}
+
+
+def messages(driver):
+    """The shown messages as (id, text, mentions me), read in one script: the list is
+    re-rendered as acks arrive, so element handles would go stale."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('li[data-message-id]')]"
+        ".map(e => [e.dataset.messageId, e.textContent, e.classList.contains('mentions-me')])")
+
+
+def shows(driver, text):
+    return any(text in shown for _, shown, _ in messages(driver))
 
 
 def state_of(driver):
@@ -229,28 +242,29 @@ def main(executable, data, port):
         wait(alice1, lambda d: composer.is_enabled(), "the composer enabled")
         markup = '<b>bold</b><img src=x onerror="document.title=1">'
         composer.send_keys(markup + Keys.ENTER)
-        wait(bob, lambda d: any(e.text.endswith(markup) for e in d.find_elements(By.CSS_SELECTOR, "li[data-message-id]")),
-             "bob sees alice's message")
+        wait(bob, lambda d: any(text.endswith(markup) for _, text, _ in messages(d)), "bob sees alice's message")
         check(not bob.find_elements(By.CSS_SELECTOR, "#messages b, #messages img"), "markup rendered as elements")
         bob.find_element(By.CSS_SELECTOR, '[data-role="composer"]').send_keys(f"back at you <@{ALICE}>" + Keys.ENTER)
-        wait(alice1, lambda d: any("back at you" in e.text for e in d.find_elements(By.CSS_SELECTOR, "li[data-message-id]")),
-             "alice sees bob's message")
-        highlighted = alice1.find_elements(By.CSS_SELECTOR, "li.mentions-me")
-        check(any("back at you" in e.text for e in highlighted), "a mention of alice is highlighted")
+        wait(alice1, lambda d: shows(d, "back at you"), "alice sees bob's message")
+        check(any("back at you" in text and mine for _, text, mine in messages(alice1)), "a mention of alice is highlighted")
         wait_badge(alice2, GENERAL, "false", 0, "a message read as it arrives in the open channel")
 
         # Mark unread (Alt+click on bob's message) reaches the other page and sticks.
-        target = [e for e in alice1.find_elements(By.CSS_SELECTOR, "li[data-message-id]") if "back at you" in e.text][0]
-        target_id = target.get_attribute("data-message-id")
-        ActionChains(alice1).key_down(Keys.ALT).click(target).key_up(Keys.ALT).perform()
+        target_id = [id for id, text, _ in messages(alice1) if "back at you" in text][0]
+        for attempt in range(5):
+            try:
+                target = alice1.find_element(By.CSS_SELECTOR, f'li[data-message-id="{target_id}"]')
+                ActionChains(alice1).key_down(Keys.ALT).click(target).key_up(Keys.ALT).perform()
+                break
+            except StaleElementReferenceException:
+                continue  # re-rendered between the lookup and the click
         for driver in (alice1, alice2):
             wait_badge(driver, GENERAL, "true", 1, "mark unread")
         state = server.read_state(alice_token, GENERAL)
         check(state and int(state["last_message_id"]) == int(target_id) - 1 and state["mention_count"] == 1,
               f"server after mark unread: {state}")
         server.request("POST", f"/api/channels/{GENERAL}/messages", bob_token, {"content": "after the mark"})
-        wait(alice1, lambda d: any("after the mark" in e.text for e in d.find_elements(By.CSS_SELECTOR, "li[data-message-id]")),
-             "a message after the mark")
+        wait(alice1, lambda d: shows(d, "after the mark"), "a message after the mark")
         time.sleep(0.5)  # a page that acked would have sent it at once; give it the chance to be wrong
         check(sidebar(alice1, GENERAL)["unread"] == "true", "the channel stays unread while open")
         check(server.read_state(alice_token, GENERAL)["mention_count"] == 1, "no ack after the mark")
@@ -286,6 +300,16 @@ def main(executable, data, port):
         metrics = server.request("GET", "/metrics")[2]
         closes = [line for line in metrics.splitlines() if line.startswith('gateway_closes_total{code="4004"}')]
         check(closes and closes[0].endswith(" 1"), f"one 4004 close: {closes} ({before})")
+
+        # The keyboard: Tab lands on the sidebar's entry, arrows move, Enter opens.
+        order = alice2.execute_script("return [...document.querySelectorAll('li[data-channel-id]')].map(e => e.dataset.channelId)")
+        check(len(order) == 3, f"alice's channels: {order}")
+        alice2.find_element(By.CSS_SELECTOR, f'li[data-channel-id="{order[0]}"]').send_keys(Keys.ARROW_DOWN)
+        wait(alice2, lambda d: d.execute_script("return document.activeElement.dataset.channelId") == order[1],
+             "the arrow key moves the focus")
+        alice2.switch_to.active_element.send_keys(Keys.ENTER)
+        wait(alice2, lambda d: d.execute_script("return document.querySelector('li[aria-selected=\"true\"]')?.dataset.channelId")
+             == order[1], "Enter opens the focused channel")
 
         # Narrow screens: the page fits 320 px.
         alice1.set_window_size(320, 640)
