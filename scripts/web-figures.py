@@ -16,19 +16,21 @@ Starts its own `serve` on a free port in a temporary directory and stops it.
 import argparse
 import json
 import os
-import signal
+import pathlib
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "Tests" / "Clients"))
+from serve_process import ServeProcess  # noqa: E402
 
 ALICE, BOB = "80351110224678912", "80351110224678913"
 GENERAL, RANDOM, PAIR = "175928847299117063", "175928847299117064", "175928847299117065"
@@ -41,41 +43,15 @@ def free_port():
         return probe.getsockname()[1]
 
 
-class Server:
+class Server(ServeProcess):
     def __init__(self, executable):
-        self.executable = executable
-        self.data = tempfile.mkdtemp(prefix="readstates-web-figures-")
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [executable, "serve", "--port", str(self.port), "--data-dir", self.data, "--demo", "--rate-limit", "0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if self.request("GET", "/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("serve did not start")
-
-    def token(self, *arguments):
-        return subprocess.run([self.executable, "token", *arguments, "--data-dir", self.data],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        super().__init__(executable, tempfile.mkdtemp(prefix="readstates-web-figures-"), free_port(),
+                         ["--demo", "--rate-limit", "0"], wait=30)
+        self.start()
 
     def request(self, method, path, token=None, body=None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                         data=None if body is None else json.dumps(body).encode())
-        if token:
-            request.add_header("Authorization", token)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(30)
+        status, _, body = super().request(method, path, token, body)
+        return status, body
 
 
 def browser(width, height):

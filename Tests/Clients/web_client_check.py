@@ -19,12 +19,8 @@ Every wait has a deadline (WebDriverWait), and every process it starts is stoppe
 """
 import html.parser
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -33,6 +29,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
+
+from serve_process import ServeProcess
 
 ALICE, BOB = "80351110224678912", "80351110224678913"
 GENERAL, RANDOM = "175928847299117063", "175928847299117064"
@@ -48,50 +46,16 @@ def check(condition, what):
         raise CheckFailed(what)
 
 
-class Server:
+class Server(ServeProcess):
     def __init__(self, executable, data, port):
-        self.executable, self.data, self.port = executable, data, port
-        self.process = None
-        self.log = os.path.join(data, "serve.log")
-
-    def start(self):
-        os.makedirs(self.data, exist_ok=True)
-        self.process = subprocess.Popen(
-            [self.executable, "serve", "--port", str(self.port), "--data-dir", self.data, "--demo", "--flush-delay", "1s"],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
-        deadline = time.time() + WAIT
-        while time.time() < deadline:
-            try:
-                if self.request("GET", "/health")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise CheckFailed("serve did not start: " + open(self.log).read()[-2000:])
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                raise CheckFailed("serve did not stop on SIGTERM")
+        super().__init__(executable, data, port, ["--demo", "--flush-delay", "1s"], wait=WAIT)
 
     def token(self, user):
-        return subprocess.run([self.executable, "token", "--user", user, "--data-dir", self.data],
-                              capture_output=True, text=True, check=True, timeout=WAIT).stdout.strip()
+        return super().token("--user", user)
 
-    def request(self, method, path, token=None, body=None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                         data=None if body is None else json.dumps(body).encode())
-        if token:
-            request.add_header("Authorization", token)
-        try:
-            with urllib.request.urlopen(request, timeout=WAIT) as response:
-                return response.status, response.headers, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers, error.read().decode()
+    def request(self, method, path, token=None, body=None, headers=None):
+        status, headers, body = super().request(method, path, token, body, headers)
+        return status, headers, body.decode()
 
     def read_state(self, token, channel):
         status, _, body = self.request("GET", "/api/users/@me/read-states", token)
@@ -198,12 +162,8 @@ def main(executable, data, port):
         check(status == 200 and headers["Content-Type"].startswith("text/javascript"), f"GET /app.js: {status}")
         etag = headers.get("ETag")
         check(etag and headers.get("Cache-Control") == "no-cache", f"ETag {etag}, Cache-Control {headers.get('Cache-Control')}")
-        revalidated = urllib.request.Request(base + "app.js", headers={"If-None-Match": etag})
-        try:
-            urllib.request.urlopen(revalidated, timeout=WAIT)
-            check(False, "a revalidation with the current ETag must answer 304")
-        except urllib.error.HTTPError as error:
-            check(error.code == 304, f"revalidation: {error.code}")
+        status, _, _ = server.request("GET", "/app.js", headers={"If-None-Match": etag})
+        check(status == 304, f"revalidation with the current ETag: {status}")
         check(server.request("GET", "/../secret")[0] == 404, "no path outside the client")
 
         alice1, alice2, bob = browser(), browser(), browser()
