@@ -55,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "On a store with no channels, create a few demo channels and users to try the gateway with.")
     var demo = false
 
+    @Option(help: "Dispatches kept per session for RESUME, in KiB (the newest is always kept).")
+    var resumeHistoryKib = 256
+
+    @Option(help: "Dispatches kept for RESUME by all sessions together, in MiB: past it, the sessions waiting longest for a RESUME are forgotten.")
+    var resumeMemoryMib = 512
+
     @Option(help: "Serve the web client from this directory (read on every request) instead of the copy built in: for working on the client.")
     var webRoot: String?
 
@@ -64,6 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard cacheCapacity > 0 else { throw ValidationError("--cache-capacity must be positive") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (off) or more") }
+        guard (1...65_536).contains(resumeHistoryKib) else { throw ValidationError("--resume-history-kib must be from 1 to 65536") }
+        guard (1...1_048_576).contains(resumeMemoryMib) else { throw ValidationError("--resume-memory-mib must be from 1 to 1048576") }
         _ = try flushDelaySeconds()
         guard (0...19).contains(flusherNice) else { throw ValidationError("--flusher-nice must be from 0 to 19") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -169,6 +177,8 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.tlsCertificatePath = tlsCert
         serverConfiguration.tlsPrivateKeyPath = tlsKey
         serverConfiguration.session.rateLimit = rateLimit
+        serverConfiguration.session.resumeHistory.bytesPerSession = resumeHistoryKib << 10
+        serverConfiguration.session.resumeHistory.totalBytes = resumeMemoryMib << 20
         let webClient: WebClientFiles?
         do {
             webClient = try webRoot.map { try WebClientFiles.directory(URL(fileURLWithPath: $0)) } ?? WebClientFiles.embedded()

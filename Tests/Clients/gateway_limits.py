@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The gateway's limits over a real socket (Python's `websockets`), against two servers:
-one with a rate limit of 5 payloads per minute, one with a 400 ms heartbeat interval
-and no rate limit (so the heartbeats that keep a slow READY alive are not counted).
+one with a rate limit of 5 payloads per minute, one with a 400 ms heartbeat interval,
+no rate limit (so the heartbeats that keep a slow READY alive are not counted) and a
+resume history of one dispatch per session.
 
 Usage: gateway_limits.py URL_RATE_LIMITED URL_FAST_HEARTBEAT TOKEN
 Exits 0 when every check held; otherwise prints the failed check and exits 1.
@@ -58,6 +59,27 @@ async def main(limited, url, token):
     await receive(ws)
     await ws.send(json.dumps({"op": 6, "d": {"token": token, "session_id": session, "seq": 99}}))
     await closed_with(ws, 4007)
+    # INVALID_SESSION (d false): a RESUME asking for dispatches no longer kept (the
+    # second server keeps only each session's newest dispatch).
+    ws = await websockets.connect(url)
+    await receive(ws)
+    await ws.send(json.dumps({"op": 2, "d": {"token": token}}))
+    session = (await ready_while_beating(ws))["d"]["session_id"]
+    for _ in range(3):  # three REQUEST_ERROR dispatches (no such channel): seq 2, 3, 4
+        await ws.send(json.dumps({"op": 101, "d": {"channel_id": "1", "message_id": "2"}}))
+    seen = 1
+    while seen < 4:
+        message = await receive(ws)
+        if message["op"] == 0:
+            seen = message["s"]
+    await ws.close()
+    await asyncio.sleep(0.2)
+    ws = await websockets.connect(url)
+    await receive(ws)
+    await ws.send(json.dumps({"op": 6, "d": {"token": token, "session_id": session, "seq": 1}}))
+    invalid = await receive(ws)
+    check(invalid["op"] == 9 and invalid["d"] is False, f"INVALID_SESSION for a gap: {invalid}")
+    await ws.close()
     print("gateway limits: all checks passed")
 
 

@@ -65,7 +65,7 @@ func clientScript(_ name: String) -> URL {
         #expect(engine.readStatesIfCached(of: userA)?.first { $0.channelID == shared }?.lastMessageID == directory.channel(shared)?.lastMessageID)
     }
 
-    @Test func rateLimitHeartbeatTimeoutAndBadResumeCloseTheSession() async throws {
+    @Test func rateLimitHeartbeatTimeoutBadResumeAndAResumeGap() async throws {
         let tokens = TokenAuthority(secret: Data(repeating: 5, count: 32))
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
         var limited = GatewayServer.Configuration(port: 0)
@@ -78,6 +78,7 @@ func clientScript(_ name: String) -> URL {
         var fast = GatewayServer.Configuration(port: 0)
         fast.session.rateLimit = 0
         fast.session.heartbeatIntervalMilliseconds = 400
+        fast.session.resumeHistory.bytesPerSession = 1
         let server = try GatewayServer(
             configuration: fast,
             rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })

@@ -9,7 +9,7 @@ import Testing
     }
 
     @Test func resumeReplaysWhatTheClientMissed() throws {
-        var registry = SessionRegistry(resumeWindowMilliseconds: 1000, historyLimit: 10)
+        var registry = SessionRegistry(resumeWindowMilliseconds: 1000, limits: .init(dispatchesPerSession: 10))
         registry.create(sessionID: "s1", user: id(1), connection: 7)
         for number in 1...5 { _ = registry.dispatch("MESSAGE_ACK", ["n": number], to: "s1") }
         registry.detach("s1", now: 100)
@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func resumeIsRefusedForAnotherUserAnUnknownSessionOrAfterTheWindow() {
-        var registry = SessionRegistry(resumeWindowMilliseconds: 1000, historyLimit: 10)
+        var registry = SessionRegistry(resumeWindowMilliseconds: 1000, limits: .init(dispatchesPerSession: 10))
         registry.create(sessionID: "s1", user: id(1), connection: 7)
         registry.detach("s1", now: 100)
         #expect(registry.resume(sessionID: "s1", user: id(2), sequence: 0, connection: 8) == .failure(.unknownSession))
@@ -34,14 +34,66 @@ import Testing
         #expect(registry.resume(sessionID: "s1", user: id(1), sequence: 0, connection: 8) == .failure(.unknownSession))
     }
 
-    @Test func aSequenceAheadOrOlderThanTheHistoryIsInvalid() {
-        var registry = SessionRegistry(resumeWindowMilliseconds: 1000, historyLimit: 3)
+    @Test func aSequenceAheadIsInvalidAndOneOlderThanTheHistoryIdentifiesAgain() {
+        var registry = SessionRegistry(resumeWindowMilliseconds: 1000, limits: .init(dispatchesPerSession: 3))
         registry.create(sessionID: "s1", user: id(1), connection: 7)
         for number in 1...6 { _ = registry.dispatch("E", ["n": number], to: "s1") }
         registry.detach("s1", now: 0)
         #expect(registry.resume(sessionID: "s1", user: id(1), sequence: 9, connection: 8) == .failure(.invalidSequence))
-        // Only 4, 5, 6 are kept: a client at 2 missed 3, which is gone.
-        #expect(registry.resume(sessionID: "s1", user: id(1), sequence: 2, connection: 8) == .failure(.invalidSequence))
+        #expect((try? registry.resume(sessionID: "s2", user: id(1), sequence: 3, connection: 8).get()) == nil)
+        // Only 4, 5, 6 are kept: a client at 3 gets them all.
         #expect((try? registry.resume(sessionID: "s1", user: id(1), sequence: 3, connection: 8).get())?.count == 3)
+        registry.detach("s1", now: 0)
+        // A client at 2 missed 3, which is gone: INVALID_SESSION, and the session with it.
+        #expect(registry.resume(sessionID: "s1", user: id(1), sequence: 2, connection: 9) == .failure(.unknownSession))
+        #expect(registry.sessions(of: id(1)).isEmpty)
+        #expect(registry.historyBytes == 0)
+    }
+
+    @Test func eachSessionKeepsAtMostItsBytesAndAlwaysTheNewestDispatch() throws {
+        var registry = SessionRegistry(limits: .init(bytesPerSession: 300, dispatchesPerSession: 1000, totalBytes: 1 << 20))
+        registry.create(sessionID: "s1", user: id(1), connection: 7)
+        var sizes: [Int] = []
+        for number in 1...40 {
+            let frame = registry.dispatch("E", ["text": String(repeating: "x", count: number)], to: "s1")
+            sizes.append(try #require(frame).count)
+        }
+        // Kept: the newest frames whose sizes add up to at most 300 bytes.
+        var kept = 0, bytes = 0
+        for size in sizes.reversed() {
+            guard bytes + size <= 300 else { break }
+            bytes += size
+            kept += 1
+        }
+        #expect(registry.historyBytes == bytes)
+        registry.detach("s1", now: 0)
+        #expect(try registry.resume(sessionID: "s1", user: id(1), sequence: 40 - kept, connection: 8).get().count == kept)
+        // A dispatch larger than the bound on its own is still kept (it alone).
+        _ = registry.dispatch("E", ["text": String(repeating: "y", count: 1000)], to: "s1")
+        registry.detach("s1", now: 0)
+        #expect(try registry.resume(sessionID: "s1", user: id(1), sequence: 40, connection: 9).get().count == 1)
+    }
+
+    @Test func pastTheTotalTheSessionsWaitingLongestAreForgottenFirst() throws {
+        let frame = ServerFrame.dispatch("E", sequence: 1, payload: ServerFrame.payload(["text": String(repeating: "z", count: 100)])).count
+        // Room for about ten dispatches in all.
+        var registry = SessionRegistry(limits: .init(bytesPerSession: 10 * frame, dispatchesPerSession: 1000, totalBytes: 10 * frame + 5))
+        for (index, session) in ["old", "newer", "live"].enumerated() {
+            registry.create(sessionID: session, user: id(UInt64(index + 1)), connection: index)
+            for _ in 0..<3 { _ = registry.dispatch("E", ["text": String(repeating: "z", count: 100)], to: session) }
+        }
+        registry.detach("old", now: 10)
+        registry.detach("newer", now: 20)
+        // Four more for the live session: over the total by two frames' worth.
+        for _ in 0..<4 { _ = registry.dispatch("E", ["text": String(repeating: "z", count: 100)], to: "live") }
+        #expect(registry.historyBytes <= 10 * frame + 5)
+        #expect(registry.sessions(of: id(1)).isEmpty, "the session waiting longest goes first")
+        #expect(registry.sessions(of: id(2)) == ["newer"])
+        #expect(registry.resume(sessionID: "old", user: id(1), sequence: 3, connection: 5) == .failure(.unknownSession))
+        #expect(try registry.resume(sessionID: "newer", user: id(2), sequence: 0, connection: 6).get().count == 3)
+        // With nobody left waiting, the session dispatched to keeps only its newest.
+        for _ in 0..<5 { _ = registry.dispatch("E", ["text": String(repeating: "z", count: 100)], to: "live") }
+        #expect(registry.historyBytes <= 10 * frame + 5)
+        #expect(registry.count == 2)
     }
 }

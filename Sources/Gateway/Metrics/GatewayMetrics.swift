@@ -8,6 +8,10 @@ import Synchronization
 public final class GatewayMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let connections: Gauge
+    /// Sessions known (connected or waiting for a RESUME) and the bytes of dispatches
+    /// kept for RESUME, set once a second.
+    let sessions: Gauge
+    let resumeHistoryBytes: Gauge
     let readyBuild: DurationHistogram
     let ackLatency: DurationHistogram
     let mentionLatency: DurationHistogram
@@ -15,6 +19,10 @@ public final class GatewayMetrics: Sendable {
 
     public init() {
         connections = registry.makeGauge(name: "gateway_connections", help: "Open gateway WebSocket connections.")
+        sessions = registry.makeGauge(name: "gateway_sessions", help: "Sessions, connected or waiting for a RESUME.")
+        resumeHistoryBytes = registry.makeGauge(
+            name: "gateway_resume_history_bytes", help: "Bytes of dispatches kept for RESUME, all sessions together."
+        )
         let micro: [Duration] = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000]
             .map { .microseconds($0) }
         readyBuild = registry.makeDurationHistogram(

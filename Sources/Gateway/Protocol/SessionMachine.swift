@@ -19,6 +19,8 @@ public struct SessionMachine: Sendable {
         public var sendBacklogLimitBytes = 4 << 20
         /// How long a dropped session can be resumed.
         public var resumeWindowMilliseconds: UInt64 = 120_000
+        /// What the resume history keeps, per session and in all (bytes of dispatches).
+        public var resumeHistory = SessionRegistry.HistoryLimits()
 
         public init() {}
     }

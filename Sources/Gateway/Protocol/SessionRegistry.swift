@@ -12,51 +12,92 @@ public struct SessionRegistry {
         public private(set) var sequence = 0
         /// The connection it is attached to, nil while disconnected.
         public var connection: Int?
-        /// The newest dispatches, oldest first, with their sequence numbers.
+        /// The newest dispatches, oldest first from `head`, with their sequence numbers.
         private var history: [(sequence: Int, frame: [UInt8])] = []
-        private var historyStart = 0
-        let historyLimit: Int
+        private var head = 0
+        /// Bytes of the frames kept.
+        private(set) var historyBytes = 0
 
-        init(sessionID: String, user: Snowflake, connection: Int, historyLimit: Int) {
+        init(sessionID: String, user: Snowflake, connection: Int) {
             self.sessionID = sessionID
             self.user = user
             self.connection = connection
-            self.historyLimit = historyLimit
         }
 
-        /// Numbers and records a dispatch; returns its frame.
-        mutating func dispatch(_ type: String, payload: [UInt8]) -> [UInt8] {
+        var keptCount: Int { history.count - head }
+
+        /// Numbers and records a dispatch, then drops the oldest frames past `limits`
+        /// (the newest one is always kept).
+        /// - Returns: the frame, and by how much the bytes kept changed.
+        mutating func dispatch(_ type: String, payload: [UInt8], limits: HistoryLimits) -> (frame: [UInt8], bytesDelta: Int) {
             sequence += 1
             let frame = ServerFrame.dispatch(type, sequence: sequence, payload: payload)
-            if history.count < historyLimit {
-                history.append((sequence, frame))
-            } else {
-                history[historyStart] = (sequence, frame)
-                historyStart = (historyStart + 1) % historyLimit
+            let before = historyBytes
+            history.append((sequence, frame))
+            historyBytes += frame.count
+            trim(toBytes: limits.bytesPerSession, count: limits.dispatchesPerSession)
+            return (frame, historyBytes - before)
+        }
+
+        /// Drops the oldest frames until at most `bytes` and `count` are kept (the
+        /// newest frame stays whatever its size).
+        /// - Returns: the bytes released.
+        @discardableResult
+        mutating func trim(toBytes bytes: Int, count: Int) -> Int {
+            let before = historyBytes
+            while keptCount > 1 && (historyBytes > bytes || keptCount > count) {
+                historyBytes -= history[head].frame.count
+                history[head].frame = []  // released now, not at the next compaction
+                head += 1
             }
-            return frame
+            // Compacted once the dropped half outweighs the kept one: amortised O(1).
+            if head > 64 && head * 2 > history.count {
+                history.removeFirst(head)
+                head = 0
+            }
+            return before - historyBytes
         }
 
         /// The dispatches after `sequence`, oldest first; nil when they are no longer
         /// all kept or `sequence` is ahead of the session.
         func frames(after sequence: Int) -> [[UInt8]]? {
             guard sequence <= self.sequence, sequence >= 0 else { return nil }
-            let ordered = Array(history[historyStart...] + history[..<historyStart])
-            let oldestKept = ordered.first?.sequence ?? self.sequence + 1
+            let oldestKept = head < history.count ? history[head].sequence : self.sequence + 1
             guard sequence + 1 >= oldestKept else { return nil }
-            return ordered.filter { $0.sequence > sequence }.map(\.frame)
+            return history[head...].filter { $0.sequence > sequence }.map(\.frame)
+        }
+    }
+
+    /// What the resume history may hold.
+    public struct HistoryLimits: Sendable, Equatable {
+        /// Bytes of dispatches kept per session (the newest one always is).
+        public var bytesPerSession: Int
+        /// Dispatches kept per session.
+        public var dispatchesPerSession: Int
+        /// Bytes kept for all sessions together. Past it, the sessions that have waited
+        /// longest for a RESUME are forgotten first; when none waits, the session being
+        /// dispatched to keeps only its newest dispatch.
+        public var totalBytes: Int
+
+        public init(bytesPerSession: Int = 256 << 10, dispatchesPerSession: Int = 1_000, totalBytes: Int = 512 << 20) {
+            self.bytesPerSession = bytesPerSession
+            self.dispatchesPerSession = dispatchesPerSession
+            self.totalBytes = totalBytes
         }
     }
 
     public enum ResumeError: Error, Equatable {
-        /// No such session (never, expired, or another user's): INVALID_SESSION.
+        /// No such session (never, expired, another user's, or forgotten for memory;
+        /// or it asks for dispatches no longer kept): INVALID_SESSION, IDENTIFY again.
         case unknownSession
-        /// The client's sequence is ahead, or older than what is kept: close 4007.
+        /// The client's sequence is ahead of the session: close 4007.
         case invalidSequence
     }
 
     public let resumeWindowMilliseconds: UInt64
-    public let historyLimit: Int
+    public let limits: HistoryLimits
+    /// Bytes of dispatches kept for RESUME, all sessions together.
+    public private(set) var historyBytes = 0
     private var records: [String: Record] = [:]
     private var byUser: [Snowflake: [String]] = [:]
     /// Sessions waiting for a RESUME, and since when: what `expire` looks at, so its
@@ -64,13 +105,13 @@ public struct SessionRegistry {
     /// connected sessions made it 3 ms of the service thread).
     private var detached: [String: UInt64] = [:]
 
-    public init(resumeWindowMilliseconds: UInt64 = 120_000, historyLimit: Int = 1_000) {
+    public init(resumeWindowMilliseconds: UInt64 = 120_000, limits: HistoryLimits = HistoryLimits()) {
         self.resumeWindowMilliseconds = resumeWindowMilliseconds
-        self.historyLimit = historyLimit
+        self.limits = limits
     }
 
     public mutating func create(sessionID: String, user: Snowflake, connection: Int) {
-        records[sessionID] = Record(sessionID: sessionID, user: user, connection: connection, historyLimit: historyLimit)
+        records[sessionID] = Record(sessionID: sessionID, user: user, connection: connection)
         byUser[user, default: []].append(sessionID)
     }
 
@@ -83,6 +124,9 @@ public struct SessionRegistry {
         records[sessionID]?.connection
     }
 
+    /// Sessions known, connected or waiting for a RESUME.
+    public var count: Int { records.count }
+
     /// Numbers and keeps a dispatch for a session; nil when the session is gone.
     public mutating func dispatch(_ type: String, _ data: some Encodable, to sessionID: String) -> [UInt8]? {
         dispatch(type, payload: ServerFrame.payload(data), to: sessionID)
@@ -90,7 +134,25 @@ public struct SessionRegistry {
 
     /// The same, for a `d` already encoded with ``ServerFrame/payload(_:)``.
     public mutating func dispatch(_ type: String, payload: [UInt8], to sessionID: String) -> [UInt8]? {
-        records[sessionID]?.dispatch(type, payload: payload)
+        guard let (frame, delta) = records[sessionID]?.dispatch(type, payload: payload, limits: limits) else { return nil }
+        historyBytes += delta
+        if historyBytes > limits.totalBytes { makeRoom(keeping: sessionID) }
+        return frame
+    }
+
+    /// Over the total: forgets the sessions waiting longest for a RESUME, then, if
+    /// that is not enough, trims the session just dispatched to down to its newest
+    /// dispatch.
+    private mutating func makeRoom(keeping sessionID: String) {
+        if historyBytes > limits.totalBytes && !detached.isEmpty {
+            for (waiting, _) in detached.sorted(by: { $0.value < $1.value }) where waiting != sessionID {
+                remove(waiting)
+                if historyBytes <= limits.totalBytes { return }
+            }
+        }
+        if historyBytes > limits.totalBytes {
+            historyBytes -= records[sessionID]?.trim(toBytes: 0, count: 1) ?? 0
+        }
     }
 
     /// The session's connection dropped: it waits `resumeWindow` for a RESUME.
@@ -103,6 +165,7 @@ public struct SessionRegistry {
     /// Ends a session at once (it can no longer be resumed).
     public mutating func remove(_ sessionID: String) {
         guard let record = records.removeValue(forKey: sessionID) else { return }
+        historyBytes -= record.historyBytes
         detached[sessionID] = nil
         byUser[record.user]?.removeAll { $0 == sessionID }
         if byUser[record.user]?.isEmpty == true { byUser[record.user] = nil }
@@ -116,6 +179,9 @@ public struct SessionRegistry {
     }
 
     /// Attaches a new connection to a session and returns the dispatches to replay.
+    /// A session that no longer keeps every dispatch the client missed is forgotten
+    /// and answered `.unknownSession` (INVALID_SESSION, as Discord does): the client
+    /// identifies again and gets a fresh READY instead of a gap.
     public mutating func resume(
         sessionID: String,
         user: Snowflake,
@@ -125,7 +191,11 @@ public struct SessionRegistry {
         guard var record = records[sessionID], record.user == user, record.connection == nil else {
             return .failure(.unknownSession)
         }
-        guard let frames = record.frames(after: sequence) else { return .failure(.invalidSequence) }
+        guard sequence >= 0, sequence <= record.sequence else { return .failure(.invalidSequence) }
+        guard let frames = record.frames(after: sequence) else {
+            remove(sessionID)
+            return .failure(.unknownSession)
+        }
         record.connection = connection
         detached[sessionID] = nil
         records[sessionID] = record

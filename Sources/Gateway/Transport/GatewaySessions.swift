@@ -43,7 +43,7 @@ final class GatewaySessions {
         self.metrics = metrics
         self.configuration = configuration
         self.inbox = inbox
-        registry = SessionRegistry(resumeWindowMilliseconds: configuration.resumeWindowMilliseconds)
+        registry = SessionRegistry(resumeWindowMilliseconds: configuration.resumeWindowMilliseconds, limits: configuration.resumeHistory)
     }
 
     var isEmpty: Bool { connections.isEmpty }
@@ -92,6 +92,8 @@ final class GatewaySessions {
     func tick() {
         let now = Monotonic.milliseconds()
         registry.expire(now: now)
+        metrics.resumeHistoryBytes.set(Double(registry.historyBytes))
+        metrics.sessions.set(Double(registry.count))
         for (id, connection) in connections {
             let actions = connection.machine.tick(now: now)
             if !actions.isEmpty { perform(actions, on: id) }
