@@ -137,3 +137,14 @@ func id(_ value: UInt64) -> Snowflake {
         #expect(forged.status == 401)
     }
 }
+
+/// REQUEST_ERROR's codes and the HTTP statuses of the same refusals, in one place.
+@Suite struct RequestErrorCodeTests {
+    @Test func eachCodeHasItsDiscordNumberAndStatus() {
+        #expect(RequestErrorCode.allCases.map(\.rawValue) == [0, 10003, 50001])
+        #expect(RequestErrorCode.allCases.map(\.httpStatus) == [503, 404, 403])
+        #expect(RequestError(op: 100, code: 10003, message: "", nonce: nil).httpStatus == 404)
+        // A code this server does not know is treated as "try again".
+        #expect(RequestError(op: 100, code: 12345, message: "", nonce: nil).httpStatus == 503)
+    }
+}

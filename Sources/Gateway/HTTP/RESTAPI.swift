@@ -144,7 +144,7 @@ public struct RESTAPI: Sendable {
             created.write(to: &writer)
             return HTTPResponse(status: 200, contentType: "application/json", body: writer.bytes)
         case .failure(let error):
-            return .error(error.code == 10003 ? 404 : error.code == 50001 ? 403 : 503, error.message)
+            return .error(error.httpStatus, error.message)
         case nil:
             return .error(503, "the gateway is not running")
         }
@@ -180,7 +180,8 @@ public struct RESTAPI: Sendable {
             return .error(400, "mention_count must be from 0 to \(ReadState.maximumMentionCount)")
         }
         guard directory.isMember(user, of: channelID) else {
-            return .error(403, "not a member of channel \(channelID)")
+            let refusal = RequestError.missingAccess(channelID, op: .ack)
+            return .error(refusal.httpStatus, refusal.message)
         }
         do {
             let change = try await engine.ack(

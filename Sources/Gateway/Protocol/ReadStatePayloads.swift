@@ -65,14 +65,58 @@ public struct ReadyPayload: Codable, Sendable {
     public var readState: ReadStateList
 }
 
-/// REQUEST_ERROR's payload: a request that was refused, and why. `code` follows
-/// Discord's JSON error codes where one fits (10003 unknown channel, 50001 missing
-/// access); 0 for a store failure.
+/// REQUEST_ERROR's codes, in one place: Discord's JSON error codes where one fits, and
+/// the HTTP status the same refusal gets from the REST routes.
+public enum RequestErrorCode: Int, Sendable, CaseIterable {
+    /// The store failed, or the gateway is stopping: the request may be tried again.
+    case unavailable = 0
+    /// Discord's 10003: no such channel.
+    case unknownChannel = 10003
+    /// Discord's 50001: the user is not a member of the channel.
+    case missingAccess = 50001
+
+    public var httpStatus: Int {
+        switch self {
+        case .unavailable: 503
+        case .unknownChannel: 404
+        case .missingAccess: 403
+        }
+    }
+}
+
+/// REQUEST_ERROR's payload: a request that was refused, and why (`code`: a
+/// ``RequestErrorCode``).
 public struct RequestError: Error, Codable, Sendable, Equatable {
     public var op: Int
     public var code: Int
     public var message: String
     public var nonce: String?
+
+    public init(op: Int, code: Int, message: String, nonce: String?) {
+        self.op = op
+        self.code = code
+        self.message = message
+        self.nonce = nonce
+    }
+
+    init(_ op: GatewayOpcode, _ code: RequestErrorCode, _ message: String, nonce: String? = nil) {
+        self.init(op: op.rawValue, code: code.rawValue, message: message, nonce: nonce)
+    }
+
+    static func unknownChannel(_ channel: Snowflake, op: GatewayOpcode, nonce: String? = nil) -> RequestError {
+        RequestError(op, .unknownChannel, "unknown channel \(channel)", nonce: nonce)
+    }
+
+    static func missingAccess(_ channel: Snowflake, op: GatewayOpcode, nonce: String? = nil) -> RequestError {
+        RequestError(op, .missingAccess, "not a member of channel \(channel)", nonce: nonce)
+    }
+
+    static func unavailable(_ reason: String, op: GatewayOpcode, nonce: String? = nil) -> RequestError {
+        RequestError(op, .unavailable, reason, nonce: nonce)
+    }
+
+    /// The status the REST twin of the refused request answers with.
+    public var httpStatus: Int { (RequestErrorCode(rawValue: code) ?? .unavailable).httpStatus }
 }
 
 /// MESSAGE_CREATE's payload.

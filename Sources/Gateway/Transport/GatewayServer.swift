@@ -143,7 +143,7 @@ final class ServiceInbox: Sendable {
     /// get an answer.
     func detach() {
         for case .sendMessage(let request) in events.detach() {
-            request.reply(.failure(RequestError(op: 100, code: 0, message: "the server is stopping", nonce: request.nonce)))
+            request.reply(.failure(.unavailable("the server is stopping", op: .sendMessage, nonce: request.nonce)))
         }
     }
 

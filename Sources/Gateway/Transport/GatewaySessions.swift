@@ -265,10 +265,7 @@ final class GatewaySessions {
         var missed: [(Snowflake, Snowflake)] = []
         for (channel, message) in items {
             guard directory.isMember(user, of: channel) else {
-                requestFailed(
-                    connection: id,
-                    RequestError(op: op.rawValue, code: 50001, message: "not a member of channel \(channel)", nonce: nil)
-                )
+                requestFailed(connection: id, .missingAccess(channel, op: op))
                 continue
             }
             do {
@@ -283,7 +280,7 @@ final class GatewaySessions {
                     missed.append((channel, message))
                 }
             } catch {
-                requestFailed(connection: id, RequestError(op: op.rawValue, code: 0, message: "\(error)", nonce: nil))
+                requestFailed(connection: id, .unavailable("\(error)", op: op))
             }
         }
         publish(changes, of: user, manual: manual)
@@ -302,7 +299,7 @@ final class GatewaySessions {
             } catch {
                 inbox.post(.acked(user: user, changes: loaded, manual: manual))
                 if let id {
-                    inbox.post(.requestFailed(connection: id, RequestError(op: op.rawValue, code: 0, message: "\(error)", nonce: nil)))
+                    inbox.post(.requestFailed(connection: id, .unavailable("\(error)", op: op)))
                 }
             }
         }
@@ -320,9 +317,11 @@ final class GatewaySessions {
         connection id: Int?
     ) -> Result<MessageCreate, RequestError> {
         guard let channel = directory.channel(channelID), directory.isMember(user, of: channelID) else {
-            let code = directory.channel(channelID) == nil ? 10003 : 50001
-            let message = code == 10003 ? "unknown channel \(channelID)" : "not a member of channel \(channelID)"
-            return .failure(RequestError(op: GatewayOpcode.sendMessage.rawValue, code: code, message: message, nonce: nonce))
+            return .failure(
+                directory.channel(channelID) == nil
+                    ? .unknownChannel(channelID, op: .sendMessage, nonce: nonce)
+                    : .missingAccess(channelID, op: .sendMessage, nonce: nonce)
+            )
         }
         let messageID = messageIDs.next()
         let mentions = MessageMentions(content: content, members: channel.members, author: user)
