@@ -95,7 +95,7 @@ final class SlowUserPersistence: ReadStatesPersistence {
         #expect(try await http(port, "POST", "/api/channels/x/messages/1/ack", headers: auth).status == 400)
         #expect(try await http(port, "GET", "/api/users/@me/read-states").status == 401)
         let tooLarge = try await http(
-            port, "POST", "/api/channels/1/messages/1/ack", headers: auth, body: String(repeating: " ", count: 10_000)
+            port, "POST", "/api/channels/1/messages/1/ack", headers: auth, body: String(repeating: " ", count: 20_000)
         )
         #expect(tooLarge.status == 413)
         let metrics = try await http(port, "GET", "/metrics")

@@ -33,6 +33,40 @@ func id(_ value: UInt64) -> Snowflake {
         return (response.status, json)
     }
 
+    func bulk(_ entries: [(UInt64, UInt64)]) -> String {
+        let items = entries.map { #"{"channel_id":"\#(id($0.0).rawValue)","message_id":"\#(id($0.1).rawValue)"}"# }
+        return #"{"read_states":[\#(items.joined(separator: ","))]}"#
+    }
+
+    @Test func aBulkAckAppliesEveryEntryAndAnswersEachState() async throws {
+        let (status, body) = await call("POST", "/api/read-states/ack-bulk", body: bulk([(10, 5), (10, 3)]))
+        #expect(status == 200, "\(body)")
+        let answers = try #require(body["read_states"] as? [[String: Any]])
+        #expect(answers.map { $0["changed"] as? Bool } == [true, false])
+        #expect(answers.map { $0["message_id"] as? String } == ["\(id(5).rawValue)", "\(id(5).rawValue)"])
+        #expect(engine.readStatesIfCached(of: id(1))?.map(\.lastMessageID) == [id(5)])
+    }
+
+    @Test(arguments: [
+        (#"{"read_states":[]}"#, 400), (#"{"read_states":"x"}"#, 400), ("not json", 400),
+        (#"{"read_states":[{"channel_id":"abc","message_id":"1"}]}"#, 400),
+    ])
+    func aBadBulkAckIsRefusedAndChangesNothing(body: String, expected: Int) async {
+        let (status, _) = await call("POST", "/api/read-states/ack-bulk", body: body)
+        #expect(status == expected)
+        #expect(engine.readStatesIfCached(of: id(1)) == nil)
+    }
+
+    @Test func aBulkAckOfMoreThan100OrOfAnotherUsersChannelIsRefusedWhole() async {
+        let tooMany = bulk(Array(repeating: (10, 5), count: 101))
+        #expect(await call("POST", "/api/read-states/ack-bulk", body: tooMany).0 == 400)
+        // Channel 11 is not user 1's: 403, and the valid entry before it is not applied.
+        #expect(await call("POST", "/api/read-states/ack-bulk", body: bulk([(10, 5), (11, 5)])).0 == 403)
+        #expect(engine.readStatesIfCached(of: id(1)) == nil)
+        #expect(await call("POST", "/api/read-states/ack-bulk", user: nil, body: bulk([(10, 5)])).0 == 401)
+        #expect(await call("GET", "/api/read-states/ack-bulk").0 == 405)
+    }
+
     @Test func healthIsUnavailableUntilServing() async throws {
         let starting = await api(serving: false).respond(to: HTTPRequest(method: "GET", path: "/health"))
         #expect(starting.status == 503)

@@ -23,11 +23,12 @@ public final class MessageRelay: Sendable {
         self.inbox.withLock { $0 = inbox }
     }
 
-    /// An ack applied over HTTP: the user's sessions get MESSAGE_ACK as for one sent on
-    /// the socket.
-    func publishAck(user: Snowflake, change: ReadStateChange, manual: Bool) {
-        guard change.isUpdated, let inbox = inbox.withLock({ $0 }) else { return }
-        inbox.post(.acked(user: user, changes: [change], manual: manual))
+    /// Acks applied over HTTP: the user's sessions get a MESSAGE_ACK per changed state,
+    /// as for acks sent on the socket (one hand-over to the service thread for all).
+    func publishAcks(user: Snowflake, changes: [ReadStateChange], manual: Bool) {
+        let changed = changes.filter(\.isUpdated)
+        guard !changed.isEmpty, let inbox = inbox.withLock({ $0 }) else { return }
+        inbox.post(.acked(user: user, changes: changed, manual: manual))
     }
 
     /// - Returns: nil when no server is attached (or it stopped).

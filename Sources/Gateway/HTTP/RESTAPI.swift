@@ -16,6 +16,7 @@ import Synchronization
 /// | `GET /api/users/@me/read-states` | the caller's read states |
 /// | `POST /api/channels` | create a channel (admin token) |
 /// | `POST /api/channels/{channel_id}/messages` | send a message (members only) |
+/// | `POST /api/read-states/ack-bulk` | `{"read_states": [{"channel_id", "message_id"}]}` (1 to 100): BULK_ACK's twin; 403 if any channel is not the user's, and then nothing changes |
 /// | `POST /api/channels/{channel_id}/messages/{message_id}/ack` | ack (members only: 403 otherwise); optional body `{"manual": true, "mention_count": n}` |
 ///
 /// `/api/…` routes take a token (`readstates token`) in `Authorization`.
@@ -35,7 +36,8 @@ public struct RESTAPI: Sendable {
     /// The web client served at `/` (nil: none).
     public let webClient: WebClientFiles?
     /// Largest request body accepted.
-    public static let maximumBodyBytes = 4096
+    /// (16 KiB, as a gateway frame: a bulk ack of 100 states takes about 8 KiB.)
+    public static let maximumBodyBytes = 16 * 1024
 
     public init(
         engine: ReadStates,
@@ -75,9 +77,12 @@ public struct RESTAPI: Sendable {
             }
         case ("POST", ["api", "channels"]):
             return await createChannel(request)
+        case ("POST", ["api", "read-states", "ack-bulk"]):
+            return await withUser(request) { user in await bulkAck(user: user, body: request.body) }
         case ("POST", let parts) where parts.count == 4 && parts[0] == "api" && parts[1] == "channels" && parts[3] == "messages":
             return await withUser(request) { user in await sendMessage(from: user, channel: parts[2], body: request.body) }
-        case (_, ["health"]), (_, ["api", "users", "@me", "read-states"]), (_, ["api", "channels"]):
+        case (_, ["health"]), (_, ["api", "users", "@me", "read-states"]), (_, ["api", "channels"]),
+            (_, ["api", "read-states", "ack-bulk"]):
             return .error(405, "method not allowed")
         case ("GET", _) where webClient != nil && parts.first != "api":
             return webClient?.respond(to: request) ?? .error(404, "no route for \(request.method) \(request.path)")
@@ -191,12 +196,55 @@ public struct RESTAPI: Sendable {
                 manual: options.manual ?? false,
                 mentionCount: options.mentionCount ?? 0
             )
-            messages.publishAck(user: user, change: change, manual: options.manual ?? false)
+            messages.publishAcks(user: user, changes: [change], manual: options.manual ?? false)
             return .json(MessageAck(change, manual: options.manual ?? false))
         } catch {
             return .error(503, "read states unavailable: \(error)")
         }
     }
+}
+
+extension RESTAPI {
+    /// `POST /api/read-states/ack-bulk`: BULK_ACK over HTTP. Every entry is checked
+    /// before any is applied (a bad ID 400, a channel the user is not in 403: nothing
+    /// changes); then each is acked as a plain ack, the user's sessions get a
+    /// MESSAGE_ACK per changed state, and the answer lists every entry's state.
+    func bulkAck(user: Snowflake, body: [UInt8]) async -> HTTPResponse {
+        let usage = "the body must be {\"read_states\": [{\"channel_id\": \"…\", \"message_id\": \"…\"}]} with 1 to \(ClientPayload.maximumBulkAcks) entries"
+        guard let request = try? GatewayJSON.decoder.decode(BulkAckBody.self, from: Data(body)) else {
+            return .error(400, usage)
+        }
+        guard (1...ClientPayload.maximumBulkAcks).contains(request.readStates.count) else { return .error(400, usage) }
+        for entry in request.readStates where !directory.isMember(user, of: entry.channelId) {
+            let refusal = RequestError.missingAccess(entry.channelId, op: .bulkAck)
+            return .error(refusal.httpStatus, refusal.message)
+        }
+        var changes: [ReadStateChange] = []
+        do {
+            for entry in request.readStates {
+                changes.append(try await engine.ack(user: user, channel: entry.channelId, messageID: entry.messageId))
+            }
+        } catch {
+            // Those applied before the failure stand, and their sessions hear of them.
+            messages.publishAcks(user: user, changes: changes, manual: false)
+            return .error(503, "read states unavailable: \(error)")
+        }
+        messages.publishAcks(user: user, changes: changes, manual: false)
+        return .json(BulkAckAnswer(readStates: changes.map { MessageAck($0, manual: false) }))
+    }
+}
+
+private struct BulkAckBody: Decodable {
+    struct Entry: Decodable {
+        var channelId: Snowflake
+        var messageId: Snowflake
+    }
+
+    var readStates: [Entry]
+}
+
+private struct BulkAckAnswer: Encodable {
+    var readStates: [MessageAck]
 }
 
 private struct Health: Encodable {
