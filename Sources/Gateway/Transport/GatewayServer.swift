@@ -46,15 +46,15 @@ public final class GatewayServer: Sendable {
             name: "lws-service",
             setUp: { [configuration] () throws(GatewayError) -> ServiceLoop in
                 let scheme = configuration.tlsCertificatePath == nil ? "ws" : "wss"
-                let sessions = GatewaySessions(
+                let core = GatewayCore(
                     engine: rest.engine,
-                    tokens: rest.tokens,
                     directory: rest.directory,
+                    tokens: rest.tokens,
                     messageIDs: messageIDs,
                     metrics: rest.metrics,
-                    configuration: configuration.session,
-                    inbox: inbox
+                    configuration: configuration.session
                 )
+                let sessions = GatewayConnections(core: core, engine: rest.engine, inbox: inbox)
                 let loop = ServiceLoop(rest: rest, sessions: sessions, inbox: inbox)
                 loop.context = try LWSContext(
                     .init(

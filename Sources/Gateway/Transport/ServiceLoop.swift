@@ -5,7 +5,7 @@ import Foundation
 /// callbacks, which all run on that thread, so it needs no lock.
 final class ServiceLoop {
     let rest: RESTAPI
-    let sessions: GatewaySessions
+    let sessions: GatewayConnections
     let inbox: ServiceInbox
     /// The context whose callbacks reach this object: owned here, so the context is
     /// destroyed (its last callbacks run) while this object is still alive. Set right
@@ -14,7 +14,7 @@ final class ServiceLoop {
     private var connections: [Int: HTTPConnection] = [:]
     private var nextID = 1
 
-    init(rest: RESTAPI, sessions: GatewaySessions, inbox: ServiceInbox) {
+    init(rest: RESTAPI, sessions: GatewayConnections, inbox: ServiceInbox) {
         self.rest = rest
         self.sessions = sessions
         self.inbox = inbox
@@ -121,14 +121,11 @@ final class ServiceLoop {
         for event in inbox.drain() {
             switch event {
             case .httpResponse(let id, let response): respond(id, response)
-            case .readyLoaded(let id, let user, let states): sessions.sendReady(user: user, states: states, connection: id)
-            case .readyFailed(let id): sessions.readyFailed(connection: id)
-            case .acked(let user, let changes, let manual): sessions.publish(changes, of: user, manual: manual)
-            case .requestFailed(let id, let error): sessions.requestFailed(connection: id, error)
-            case .sendMessage(let request):
-                request.reply(
-                    sessions.sendMessage(request.content, nonce: request.nonce, to: request.channel, from: request.user, connection: nil)
-                )
+            case .readyLoaded(let id, let user, let states): sessions.readyLoaded(id, user: user, states: states)
+            case .readyFailed(let id): sessions.readyFailed(id)
+            case .acked(let user, let changes, let manual): sessions.acked(user: user, changes: changes, manual: manual)
+            case .requestFailed(let id, let error): sessions.requestFailed(id, error)
+            case .sendMessage(let request): sessions.sendMessage(request)
             case .tick: sessions.tick()
             case .goAway: sessions.goAway()
             }

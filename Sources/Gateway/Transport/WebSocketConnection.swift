@@ -1,45 +1,35 @@
 internal import CWebsockets
-import Snowflake
 
-/// One gateway WebSocket on the service thread: its protocol state, the frame being
-/// reassembled, and the frames waiting for the socket to be writable.
+/// One gateway WebSocket on the service thread, as the transport sees it: the frame
+/// being reassembled, the frames waiting for the socket to be writable, and the close
+/// frame to write once they are out. Its protocol state lives in ``GatewayCore``.
 final class WebSocketConnection {
     let wsi: OpaquePointer
-    var machine: SessionMachine
-    /// The session (in ``SessionRegistry``) once READY or RESUMED went out.
-    var sessionID: String?
-    /// When IDENTIFY arrived, for the READY build-time histogram.
-    var identifiedAt: ContinuousClock.Instant?
+    private let sendBacklogLimitBytes: Int
     private var incoming = IncomingMessage()
     private var outgoing = OutgoingFrames()
-    /// Set once the session must close: sent after the frames queued before it.
-    var closing: GatewayCloseCode?
+    /// Set once the core closed the connection: written after the frames queued before.
+    private var closing: GatewayCloseCode?
 
-    init(wsi: OpaquePointer, machine: SessionMachine) {
+    init(wsi: OpaquePointer, sendBacklogLimitBytes: Int) {
         self.wsi = wsi
-        self.machine = machine
+        self.sendBacklogLimitBytes = sendBacklogLimitBytes
     }
 
     /// Adds a chunk of an incoming message.
     /// - Returns: the whole message when this chunk completes it; nil while more is
-    ///   coming. Throws when the message is over the size limit or binary.
-    func receive(_ chunk: UnsafeRawBufferPointer) throws(ClientPayload.DecodeError) -> [UInt8]? {
-        do {
-            return try incoming.append(chunk, from: wsi, limit: ClientPayload.maximumFrameBytes)
-        } catch {
-            switch error {
-            case .binary: throw .malformed("text frames only")
-            case .tooLarge(let limit): throw .malformed("frame over \(limit) bytes")
-            }
-        }
+    ///   coming. Throws for a binary frame or one over the size limit.
+    func receive(_ chunk: UnsafeRawBufferPointer) throws(IncomingMessage.Failure) -> [UInt8]? {
+        try incoming.append(chunk, from: wsi, limit: ClientPayload.maximumFrameBytes)
     }
 
-    /// Queues a frame. - Returns: false when the backlog is over its limit.
+    /// Queues a frame (nothing once closing). - Returns: false when the backlog is over
+    /// its limit.
     func enqueue(_ frame: [UInt8]) -> Bool {
         guard closing == nil else { return true }
         outgoing.append(frame)
         lws_callback_on_writable(wsi)
-        return outgoing.queuedBytes <= machine.configuration.sendBacklogLimitBytes
+        return outgoing.queuedBytes <= sendBacklogLimitBytes
     }
 
     func close(_ code: GatewayCloseCode) {

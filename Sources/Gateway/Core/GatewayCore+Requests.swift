@@ -1,0 +1,133 @@
+import Prometheus
+public import ReadStatesModule
+public import Snowflake
+
+/// ACK, BULK_ACK and SEND_MESSAGE, from the socket or over HTTP: membership, the
+/// engine's inline calls, and who receives what.
+extension GatewayCore {
+    mutating func request(_ payload: ClientPayload, from user: Snowflake, connection id: Int) -> [Action] {
+        switch payload {
+        case .ack(let channel, let message, let manual, let count):
+            return ack([AckItem(channel: channel, message: message)], manual: manual, mentionCount: count, user: user, connection: id, op: .ack)
+        case .bulkAck(let items):
+            let acks = items.map { AckItem(channel: $0.channelId, message: $0.messageId) }
+            return ack(acks, manual: false, mentionCount: 0, user: user, connection: id, op: .bulkAck)
+        case .sendMessage(let channel, let content, let nonce):
+            let (result, actions) = sendMessage(content, nonce: nonce, to: channel, from: user, connection: id)
+            guard case .failure(let error) = result else { return actions }
+            return actions + requestFailed(id, error)
+        case .heartbeat, .identify, .resume:
+            return []
+        }
+    }
+
+    /// Applies acks inline for a cached user; the rest become an `ackUncached` action.
+    mutating func ack(
+        _ items: [AckItem],
+        manual: Bool,
+        mentionCount: Int,
+        user: Snowflake,
+        connection id: Int?,
+        op: GatewayOpcode
+    ) -> [Action] {
+        var actions: [Action] = []
+        var changes: [ReadStateChange] = []
+        var missed: [AckItem] = []
+        for item in items {
+            guard directory.isMember(user, of: item.channel) else {
+                actions += requestFailed(id, .missingAccess(item.channel, op: op))
+                continue
+            }
+            do {
+                let start = ContinuousClock.now
+                let inline = try engine.ackIfCached(
+                    user: user, channel: item.channel, messageID: item.message, manual: manual, mentionCount: mentionCount
+                )
+                metrics.ackLatency.record(ContinuousClock.now - start)
+                if let change = inline {
+                    changes.append(change)
+                } else {
+                    missed.append(item)
+                }
+            } catch {
+                actions += requestFailed(id, .unavailable("\(error)", op: op))
+            }
+        }
+        actions += acked(user: user, changes: changes, manual: manual)
+        if !missed.isEmpty {
+            // Evicted since READY (or never loaded): loaded and applied off this thread.
+            actions.append(
+                .ackUncached(UncachedAcks(user: user, items: missed, manual: manual, mentionCount: mentionCount, connection: id, op: op))
+            )
+        }
+        return actions
+    }
+
+    /// Changes applied (here or off the thread): MESSAGE_ACK to every session of the
+    /// user, the acking one included, for each state that changed.
+    public mutating func acked(user: Snowflake, changes: [ReadStateChange], manual: Bool) -> [Action] {
+        var actions: [Action] = []
+        for change in changes where change.isUpdated {
+            actions += dispatch("MESSAGE_ACK", payload: ServerFrame.payload(MessageAck(change, manual: manual)), toUser: user)
+        }
+        return actions
+    }
+
+    /// REQUEST_ERROR to the session of the connection that asked (none for HTTP).
+    public mutating func requestFailed(_ id: Int?, _ error: RequestError) -> [Action] {
+        guard let id else { return [] }
+        return dispatch("REQUEST_ERROR", error, toConnection: id)
+    }
+
+    /// A member's message: a new Snowflake, MESSAGE_CREATE to every member's sessions,
+    /// mentions counted, the channel's newest message moved, the author's read state
+    /// acked to it.
+    /// - Parameter id: the sending connection (nil for a message that came over HTTP).
+    public mutating func sendMessage(
+        _ content: String,
+        nonce: String?,
+        to channelID: Snowflake,
+        from user: Snowflake,
+        connection id: Int?
+    ) -> (Result<MessageCreate, RequestError>, [Action]) {
+        guard let channel = directory.channel(channelID), directory.isMember(user, of: channelID) else {
+            let refusal: RequestError =
+                directory.channel(channelID) == nil
+                ? .unknownChannel(channelID, op: .sendMessage, nonce: nonce)
+                : .missingAccess(channelID, op: .sendMessage, nonce: nonce)
+            return (.failure(refusal), [])
+        }
+        let messageID = messageIDs.next()
+        let mentions = MessageMentions(content: content, members: channel.members, author: user)
+        directory.recordMessage(messageID, in: channelID)
+        let created = MessageCreate(
+            id: messageID,
+            channelId: channelID,
+            author: .init(id: user),
+            content: content,
+            mentions: mentions.users.map { .init(id: $0) },
+            mentionEveryone: mentions.everyone,
+            nonce: nonce
+        )
+        var actions: [Action] = []
+        // Encoded once for every member's sessions; only the sequence differs.
+        let payload = ServerFrame.payload(created)
+        for member in channel.members {
+            actions += dispatch("MESSAGE_CREATE", payload: payload, toUser: member)
+        }
+        // Mentions: inline for cached users; the others are loaded (and counted) off
+        // this thread.
+        var uncached: [Snowflake] = []
+        for mentioned in mentions.users {
+            let start = ContinuousClock.now
+            let inline = try? engine.mentionIfCached(user: mentioned, channel: channelID, messageID: messageID)
+            metrics.mentionLatency.record(ContinuousClock.now - start)
+            if inline == nil { uncached.append(mentioned) }
+        }
+        if !uncached.isEmpty {
+            actions.append(.mentionUncached(users: uncached, channel: channelID, message: messageID))
+        }
+        actions += ack([AckItem(channel: channelID, message: messageID)], manual: false, mentionCount: 0, user: user, connection: id, op: .sendMessage)
+        return (.success(created), actions)
+    }
+}

@@ -1,0 +1,294 @@
+import Foundation
+import Prometheus
+public import ReadStatesModule
+public import Snowflake
+
+/// The gateway without sockets: every connection's protocol state, the sessions that
+/// can be resumed, who receives what, the engine's inline calls and READY. It takes
+/// events (a connection opened, a frame, a tick, a user loaded) and returns
+/// ``Action``s (send these bytes to that connection, close it with this code, load
+/// this user); the transport performs them and owns nothing of the protocol. The core
+/// alone decides that a connection closes.
+///
+/// Engine calls are inline (`…IfCached`, which never suspend); a user who is not
+/// cached is an action for the transport (`loadForReady`, `ackUncached`,
+/// `mentionUncached`), whose result comes back as an event.
+///
+/// ## Threading
+/// One owner at a time (the service thread that holds it); it takes no locks.
+public struct GatewayCore {
+    /// What the transport must do.
+    public enum Action: Sendable, Equatable {
+        case send(connection: Int, frame: [UInt8])
+        /// Send the close frame (after what is queued), then close the connection.
+        case close(connection: Int, code: GatewayCloseCode)
+        /// Load the user's read states, then call ``readyLoaded(_:user:states:now:)`` or
+        /// ``readyFailed(_:)``.
+        case loadForReady(connection: Int, user: Snowflake)
+        /// Apply acks of a user who is not cached (a load first), then hand the changes
+        /// to ``acked(user:changes:manual:)`` and a failure to ``requestFailed(_:_:)``.
+        case ackUncached(UncachedAcks)
+        /// Count mentions of users who are not cached (a load first); nothing comes back.
+        case mentionUncached(users: [Snowflake], channel: Snowflake, message: Snowflake)
+    }
+
+    /// Acks the transport applies off the serving thread.
+    public struct UncachedAcks: Sendable, Equatable {
+        public var user: Snowflake
+        public var items: [AckItem]
+        public var manual: Bool
+        public var mentionCount: Int
+        /// The connection that asked (nil for HTTP), for a REQUEST_ERROR on failure.
+        public var connection: Int?
+        public var op: GatewayOpcode
+    }
+
+    public struct AckItem: Sendable, Equatable {
+        public var channel: Snowflake
+        public var message: Snowflake
+    }
+
+    /// One WebSocket's protocol state.
+    struct Connection {
+        var machine: SessionMachine
+        /// The session (in the registry) once READY or RESUMED went out.
+        var sessionID: String?
+        /// When IDENTIFY arrived, for the READY build-time histogram.
+        var identifiedAt: ContinuousClock.Instant?
+        /// Set once the core closed it, with the code sent.
+        var closing: GatewayCloseCode?
+    }
+
+    let engine: ReadStates
+    let directory: ChannelDirectory
+    let tokens: TokenAuthority
+    let messageIDs: SnowflakeGenerator
+    let metrics: GatewayMetrics
+    let configuration: SessionMachine.Configuration
+    /// READY's `resume_gateway_url` (set once the transport knows its port).
+    public var resumeURL = ""
+    var connections: [Int: Connection] = [:]
+    var registry: SessionRegistry
+    /// `gateway_dispatches_total` by event name, kept so a dispatch costs no registry lookup.
+    private var dispatchCounters: [String: Counter] = [:]
+    /// Where new session IDs come from (injectable so tests can predict them).
+    var newSessionID: () -> String = GatewayCore.randomSessionID
+
+    public init(
+        engine: ReadStates,
+        directory: ChannelDirectory,
+        tokens: TokenAuthority,
+        messageIDs: SnowflakeGenerator,
+        metrics: GatewayMetrics,
+        configuration: SessionMachine.Configuration
+    ) {
+        self.engine = engine
+        self.directory = directory
+        self.tokens = tokens
+        self.messageIDs = messageIDs
+        self.metrics = metrics
+        self.configuration = configuration
+        registry = SessionRegistry(resumeWindowMilliseconds: configuration.resumeWindowMilliseconds, limits: configuration.resumeHistory)
+    }
+
+    public var isEmpty: Bool { connections.isEmpty }
+
+    /// Sessions known, connected or waiting for a RESUME.
+    public var sessionCount: Int { registry.count }
+
+    // MARK: Connections
+
+    /// A WebSocket opened: HELLO.
+    public mutating func connected(_ id: Int, now: UInt64) -> [Action] {
+        let machine = SessionMachine(configuration: configuration, tokens: tokens, now: now)
+        connections[id] = Connection(machine: machine)
+        metrics.connections.increment()
+        return [.send(connection: id, frame: machine.hello)]
+    }
+
+    /// One complete text frame from the client.
+    public mutating func received(_ id: Int, frame: [UInt8], now: UInt64) -> [Action] {
+        guard let actions = connections[id]?.machine.receive(frame, now: now) else { return [] }
+        return perform(actions, on: id, now: now)
+    }
+
+    /// The transport could not take the client's frame (binary, or over the size limit).
+    public mutating func undecodable(_ id: Int) -> [Action] {
+        close(id, .decodeError)
+    }
+
+    /// The connection's unsent backlog passed its bound: its client does not read.
+    public mutating func backlogExceeded(_ id: Int) -> [Action] {
+        close(id, .unknownError)
+    }
+
+    /// The connection is gone: its session waits for a RESUME, unless the server
+    /// closed it for cause (which ends the session).
+    public mutating func disconnected(_ id: Int, now: UInt64) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        metrics.connections.decrement()
+        if let code = connection.closing { metrics.closed(code: code.rawValue) }
+        guard let sessionID = connection.sessionID, registry.connection(of: sessionID) == id else { return }
+        if let code = connection.closing, code != .goingAway {
+            registry.remove(sessionID)
+        } else {
+            registry.detach(sessionID, now: now)
+        }
+    }
+
+    /// Once a second: heartbeat deadlines, and sessions past their resume window.
+    public mutating func tick(now: UInt64) -> [Action] {
+        registry.expire(now: now)
+        metrics.resumeHistoryBytes.set(Double(registry.historyBytes))
+        metrics.sessions.set(Double(registry.count))
+        var actions: [Action] = []
+        for id in Array(connections.keys) {
+            guard let machineActions = connections[id]?.machine.tick(now: now), !machineActions.isEmpty else { continue }
+            actions += perform(machineActions, on: id, now: now)
+        }
+        return actions
+    }
+
+    /// Graceful shutdown: RECONNECT, then close 1001, to every connection.
+    public mutating func goAway() -> [Action] {
+        var actions: [Action] = []
+        for id in Array(connections.keys) where connections[id]?.closing == nil {
+            actions.append(.send(connection: id, frame: ServerFrame.reconnect()))
+            actions += close(id, .goingAway)
+        }
+        return actions
+    }
+
+    /// Closes a connection (once): the one place a close is decided.
+    mutating func close(_ id: Int, _ code: GatewayCloseCode) -> [Action] {
+        guard connections[id] != nil, connections[id]?.closing == nil else { return [] }
+        _ = connections[id]?.machine.close(code)
+        connections[id]?.closing = code
+        return [.close(connection: id, code: code)]
+    }
+
+    private mutating func perform(_ machineActions: [SessionMachine.Action], on id: Int, now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        for action in machineActions {
+            switch action {
+            case .send(let frame):
+                actions.append(.send(connection: id, frame: frame))
+            case .close(let code):
+                // The machine has closed itself; record it and tell the transport.
+                guard connections[id]?.closing == nil else { continue }
+                connections[id]?.closing = code
+                actions.append(.close(connection: id, code: code))
+            case .identify(let user):
+                actions += identify(user, connection: id)
+            case .resume(let user, let sessionID, let sequence):
+                actions += resume(sessionID, user: user, sequence: sequence, connection: id, now: now)
+            case .request(let user, let payload):
+                actions += request(payload, from: user, connection: id)
+            }
+        }
+        return actions
+    }
+
+    // MARK: Dispatches
+
+    /// Numbers the dispatch in the session's sequence, keeps it for RESUME, and sends
+    /// it if the session is connected.
+    mutating func dispatch(_ type: String, payload: [UInt8], toSession sessionID: String) -> [Action] {
+        guard let frame = registry.dispatch(type, payload: payload, to: sessionID) else { return [] }
+        if let counter = dispatchCounters[type] {
+            counter.increment()
+        } else {
+            let counter = metrics.dispatches(type)
+            dispatchCounters[type] = counter
+            counter.increment()
+        }
+        guard let id = registry.connection(of: sessionID), connections[id]?.closing == nil else { return [] }
+        return [.send(connection: id, frame: frame)]
+    }
+
+    /// To every session of the user, connected or waiting to be resumed: the one call
+    /// that delivers a dispatch to a user.
+    public mutating func dispatch(_ type: String, payload: [UInt8], toUser user: Snowflake) -> [Action] {
+        var actions: [Action] = []
+        for sessionID in registry.sessions(of: user) {
+            actions += dispatch(type, payload: payload, toSession: sessionID)
+        }
+        return actions
+    }
+
+    mutating func dispatch(_ type: String, _ data: some Encodable, toConnection id: Int) -> [Action] {
+        guard let sessionID = connections[id]?.sessionID else { return [] }
+        return dispatch(type, payload: ServerFrame.payload(data), toSession: sessionID)
+    }
+
+    // MARK: IDENTIFY and RESUME
+
+    private mutating func identify(_ user: Snowflake, connection id: Int) -> [Action] {
+        connections[id]?.identifiedAt = ContinuousClock.now
+        if let states = engine.readStatesIfCached(of: user) {
+            return sendReady(id, user: user, states: states)
+        }
+        return [.loadForReady(connection: id, user: user)]
+    }
+
+    /// The user's read states are loaded: READY.
+    public mutating func readyLoaded(_ id: Int, user: Snowflake, states: [ReadState]) -> [Action] {
+        sendReady(id, user: user, states: states)
+    }
+
+    /// READY could not be built (the store is unreachable): close 4000, the client may
+    /// retry. No session was created.
+    public mutating func readyFailed(_ id: Int) -> [Action] {
+        close(id, .unknownError)
+    }
+
+    private mutating func sendReady(_ id: Int, user: Snowflake, states: [ReadState]) -> [Action] {
+        guard let connection = connections[id], connection.closing == nil, connection.machine.phase == .identifying(user: user) else {
+            return []
+        }
+        let sessionID = newSessionID()
+        connections[id]?.sessionID = sessionID
+        registry.create(sessionID: sessionID, user: user, connection: id)
+        let ready = ReadyPayload(
+            v: 10,
+            sessionId: sessionID,
+            resumeGatewayUrl: resumeURL,
+            user: .init(id: user),
+            channels: directory.channels(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
+            readState: ReadStateList(states)
+        )
+        let actions = dispatch("READY", payload: ServerFrame.payload(ready), toSession: sessionID)
+        connections[id]?.machine.ready()
+        if let start = connection.identifiedAt { metrics.readyBuild.record(ContinuousClock.now - start) }
+        return actions
+    }
+
+    private mutating func resume(_ sessionID: String, user: Snowflake, sequence: Int, connection id: Int, now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        // The client may notice a dropped connection before the server does: the old
+        // one gives way.
+        if let previous = registry.connection(of: sessionID), previous != id, connections[previous] != nil {
+            connections[previous]?.sessionID = nil
+            actions += close(previous, .unknownError)
+            registry.detach(sessionID, now: now)
+        }
+        switch registry.resume(sessionID: sessionID, user: user, sequence: sequence, connection: id) {
+        case .success(let frames):
+            connections[id]?.sessionID = sessionID
+            actions += frames.map { .send(connection: id, frame: $0) }
+            actions += dispatch("RESUMED", payload: ServerFrame.payload(Optional<Int>.none), toSession: sessionID)
+            connections[id]?.machine.ready()
+        case .failure(.unknownSession):
+            actions.append(.send(connection: id, frame: ServerFrame.invalidSession(resumable: false)))
+            connections[id]?.machine.invalidated()
+        case .failure(.invalidSequence):
+            actions += close(id, .invalidSequence)
+        }
+        return actions
+    }
+
+    private static func randomSessionID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+}

@@ -1,0 +1,130 @@
+internal import CWebsockets
+import Foundation
+import ReadStatesModule
+import Snowflake
+
+/// The server's gateway WebSockets on the service thread: reassembles frames, hands
+/// them to the ``GatewayCore``, and performs what the core returns (queue bytes, write
+/// a close frame, load a user off the thread). It decides nothing of the protocol.
+final class GatewayConnections {
+    private(set) var core: GatewayCore
+    private let engine: ReadStates
+    private let inbox: ServiceInbox
+    private var sockets: [Int: WebSocketConnection] = [:]
+
+    init(core: GatewayCore, engine: ReadStates, inbox: ServiceInbox) {
+        self.core = core
+        self.engine = engine
+        self.inbox = inbox
+    }
+
+    var isEmpty: Bool { sockets.isEmpty }
+
+    /// READY's `resume_gateway_url`, once the context listens.
+    var resumeURL: String {
+        get { core.resumeURL }
+        set { core.resumeURL = newValue }
+    }
+
+    // MARK: Events from lws
+
+    func established(_ id: Int, wsi: OpaquePointer) {
+        sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: core.configuration.sendBacklogLimitBytes)
+        perform(core.connected(id, now: Monotonic.milliseconds()))
+    }
+
+    func receive(_ id: Int, _ chunk: UnsafeRawBufferPointer) {
+        guard let socket = sockets[id] else { return }
+        let frame: [UInt8]
+        do {
+            guard let complete = try socket.receive(chunk) else { return }
+            frame = complete
+        } catch {
+            perform(core.undecodable(id))
+            return
+        }
+        perform(core.received(id, frame: frame, now: Monotonic.milliseconds()))
+    }
+
+    func writable(_ id: Int) -> Int32 {
+        sockets[id]?.writeNext() ?? 0
+    }
+
+    func closed(_ id: Int) {
+        guard sockets.removeValue(forKey: id) != nil else { return }
+        core.disconnected(id, now: Monotonic.milliseconds())
+    }
+
+    // MARK: Events from the inbox
+
+    func tick() { perform(core.tick(now: Monotonic.milliseconds())) }
+
+    func goAway() { perform(core.goAway()) }
+
+    func readyLoaded(_ id: Int, user: Snowflake, states: [ReadState]) {
+        perform(core.readyLoaded(id, user: user, states: states))
+    }
+
+    func readyFailed(_ id: Int) { perform(core.readyFailed(id)) }
+
+    func acked(user: Snowflake, changes: [ReadStateChange], manual: Bool) {
+        perform(core.acked(user: user, changes: changes, manual: manual))
+    }
+
+    func requestFailed(_ id: Int, _ error: RequestError) { perform(core.requestFailed(id, error)) }
+
+    /// A message sent over HTTP, on the same path as SEND_MESSAGE.
+    func sendMessage(_ request: MessageRequest) {
+        let (result, actions) = core.sendMessage(request.content, nonce: request.nonce, to: request.channel, from: request.user, connection: nil)
+        perform(actions)
+        request.reply(result)
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [GatewayCore.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let id, let frame):
+                guard let socket = sockets[id] else { continue }
+                // A client that does not read: the core decides what follows.
+                if !socket.enqueue(frame) { perform(core.backlogExceeded(id)) }
+            case .close(let id, let code):
+                sockets[id]?.close(code)
+            case .loadForReady(let id, let user):
+                let engine = engine, inbox = inbox
+                Task {
+                    do {
+                        inbox.post(.readyLoaded(connection: id, user: user, states: try await engine.readStates(of: user)))
+                    } catch {
+                        inbox.post(.readyFailed(connection: id))
+                    }
+                }
+            case .ackUncached(let acks):
+                let engine = engine, inbox = inbox
+                Task {
+                    var changes: [ReadStateChange] = []
+                    do {
+                        for item in acks.items {
+                            changes.append(
+                                try await engine.ack(
+                                    user: acks.user, channel: item.channel, messageID: item.message, manual: acks.manual,
+                                    mentionCount: acks.mentionCount
+                                )
+                            )
+                        }
+                        inbox.post(.acked(user: acks.user, changes: changes, manual: acks.manual))
+                    } catch {
+                        inbox.post(.acked(user: acks.user, changes: changes, manual: acks.manual))
+                        if let id = acks.connection {
+                            inbox.post(.requestFailed(connection: id, .unavailable("\(error)", op: acks.op)))
+                        }
+                    }
+                }
+            case .mentionUncached(let users, let channel, let message):
+                let engine = engine
+                Task { _ = try? await engine.mention(users: users, channel: channel, messageID: message) }
+            }
+        }
+    }
+}
