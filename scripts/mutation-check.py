@@ -65,9 +65,9 @@ MUTATIONS = {
         "a reload of an evicted user ignores its states still waiting for the store",
     ),
     "ready-failure-not-closed": (
-        "Sources/Gateway/Transport/GatewaySessions.swift",
-        "        _ = connection.machine.close(.unknownError)\n        connection.close(.unknownError)\n    }\n\n    private func request",
-        "    }\n\n    private func request",
+        "Sources/Gateway/Core/GatewayCore.swift",
+        "    public mutating func readyFailed(_ id: Int) -> [Action] {\n        close(id, .unknownError)",
+        "    public mutating func readyFailed(_ id: Int) -> [Action] {\n        []",
         "GatewayStoreTests/aFailedLoadAtIdentifyClosesWith4000AndARetryWorks",
         "a failed load at IDENTIFY leaves the connection waiting for ever",
     ),
@@ -134,6 +134,20 @@ MUTATIONS = {
         "const FATAL_CODES = new Set([]);",
         "WebClientTests/twoPagesOfOneUserAndOneOfAnotherFollowReadStatesLive",
         "the web client retries a refused token for ever",
+    ),
+    "core-ack-to-one-session": (
+        "Sources/Gateway/Core/GatewayCore.swift",
+        "        for sessionID in registry.sessions(of: user) {\n            actions += dispatch(type, payload: payload, toSession: sessionID)\n        }",
+        "        for sessionID in registry.sessions(of: user).prefix(1) {\n            actions += dispatch(type, payload: payload, toSession: sessionID)\n        }",
+        "GatewayCoreTests",
+        "a dispatch to a user reaches only one of the user's sessions",
+    ),
+    "core-resume-no-takeover": (
+        "Sources/Gateway/Core/GatewayCore.swift",
+        "            actions += close(previous, .unknownError)\n",
+        "",
+        "GatewayCoreTests",
+        "a RESUME on a new connection leaves the old connection of the session open",
     ),
     "migration-renamed": (
         "Sources/ReadStatesSQLite/SQLiteReadStatesStore.swift",
