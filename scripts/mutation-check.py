@@ -165,6 +165,11 @@ def run(command, **options):
 
 def main(names):
     results = []
+    # The named tests must pass on the tree as it is, or a failure proves nothing.
+    baseline = run(["timeout", "600", "swift", "test", "--filter", "|".join(sorted({m[3] for m in MUTATIONS.values()}))])
+    if baseline.returncode != 0:
+        print("the tests fail without any mutation: fix that first\n" + baseline.stdout[-3000:])
+        return 2
     for name in names or MUTATIONS:
         path, old, new, test, what = MUTATIONS[name]
         # One replacement, or a list of them (with `new` None).
@@ -186,8 +191,16 @@ def main(names):
                 print(f"{name}: does not compile\n{build.stdout[-2000:]}", flush=True)
                 continue
             tests = run(["timeout", "600", "swift", "test", "--skip-build", "--filter", test])
-            caught = tests.returncode != 0
-            results.append((name, "caught" if caught else "NOT CAUGHT", test, what))
+            # Caught: a test reported a failure. A time-out or a crash says nothing.
+            if tests.returncode == 124:
+                verdict = "INCONCLUSIVE (timed out)"
+            elif tests.returncode != 0 and "\u2718 Test" in tests.stdout:
+                verdict = "caught"
+            elif tests.returncode != 0:
+                verdict = f"INCONCLUSIVE (exit {tests.returncode}, no failed test reported)"
+            else:
+                verdict = "NOT CAUGHT"
+            results.append((name, verdict, test, what))
         finally:
             file.write_text(original)
         print(f"{name}: {results[-1][1]} by {test}", flush=True)

@@ -15,10 +15,17 @@ limit=${READSTATES_TEST_TIMEOUT:-1800}
 log=$(mktemp /tmp/readstates-test-XXXXXX.log)
 trap 'rm -f "$log"' EXIT
 set +e
-# timeout signals its whole process group: the test binary and what the tests started.
-timeout --kill-after=20 "$limit" swift test --skip-build "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+# timeout runs the tests in a process group of their own and, at the limit, signals the
+# whole group: the test binary and what the tests started. Ctrl-C (or CI's TERM) is
+# passed on to that group too.
+timeout --kill-after=20 "$limit" swift test --skip-build "$@" > >(tee "$log") 2>&1 &
+runner=$!
+trap 'kill -TERM "$runner" 2>/dev/null' INT TERM
+wait "$runner"
+status=$?
+trap - INT TERM
 set -e
+# 124: the limit passed (137: it passed and the run ignored TERM for 20 s more).
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     echo "test run stopped after ${limit} s (READSTATES_TEST_TIMEOUT); tests still running:" >&2
     # Swift Testing prints "◇ Test NAME started." and "✔/✘ Test NAME passed/failed ...".

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Foundation
 
 /// The `readstates` command line: one executable, one subcommand per job.
 struct ReadStatesCommand: AsyncParsableCommand {
@@ -29,12 +30,12 @@ enum ReadStatesMain {
         if let name = CommandLine.arguments.dropFirst().first, ReadStatesCommand.catchShutdownSignals.contains(name) {
             _ = ShutdownSignal.install()
         }
-        let finished = DispatchSemaphore(value: 0)
-        // ArgumentParser's `main` exits the process itself on an error or a help request.
+        // ArgumentParser's `main` exits the process itself on an error or a help request;
+        // the main thread serves the main queue meanwhile (so main-actor work can run).
         Task.detached {
             await ReadStatesCommand.main()
-            finished.signal()
+            exit(0)
         }
-        finished.wait()
+        dispatchMain()
     }
 }

@@ -91,6 +91,17 @@ final class ShutdownSignal: Sendable {
                 return state.waiters
             }
             for waiter in waiters { waiter.resume(returning: name) }
+            // A second signal is the operator insisting (a final flush against a store
+            // that does not answer can take a while): stop at once, and say so.
+            while true {
+                let count = read(readEnd, &number, 1)
+                if count == 1 { break }
+                if count < 0 && errno == EINTR { continue }
+                return
+            }
+            let message = "readstates: a second signal: exiting now, without waiting for the final write (exit 1)\n"
+            _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+            _exit(1)
         }
         thread.name = "shutdown-signal"
         thread.start()

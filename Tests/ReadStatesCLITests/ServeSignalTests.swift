@@ -42,7 +42,6 @@ import Testing
         #expect(try await first.stop() == 0)
 
         var failures: [String] = []
-        var signalled: [Moment: Int] = [:]
         for run in 0..<40 {
             let moment = Moment.allCases[run % Moment.allCases.count]
             let port = try #require(LoopbackPort.free())
@@ -81,7 +80,6 @@ import Testing
                 }
             }
             process.send(SIGTERM)
-            signalled[moment, default: 0] += 1
             let status = try await process.exit(within: 60)
             let checked = try await acking.finish()
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -95,7 +93,6 @@ import Testing
             }
         }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
-        #expect(signalled.values.allSatisfy { $0 >= 8 })
 
         // Every acknowledged state is there after the last signal too.
         let last = try await ServeProcess.start(arguments)

@@ -9,7 +9,8 @@ import Foundation
 /// is fine for tests on one machine (a failed listen is a clear error).
 public enum LoopbackPort {
     public static func free(host: String = "127.0.0.1") -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: a child spawned meanwhile must not inherit (and hold) it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var address = sockaddr_in()

@@ -60,14 +60,18 @@ public final class Subprocess: Sendable {
         do {
             return try await blocking("\(name) (pid \(pid)) to exit", within: seconds) { self.reap() }
         } catch let error as DeadlineExceeded {
-            kill(pid, SIGKILL)
+            send(SIGKILL)
             throw error
         }
     }
 
+    /// Signals the child while it has not been reaped (under the same lock that
+    /// records the reaping, so a pid the system has reused is never signalled).
     public func send(_ signal: Int32) {
-        guard reaped.withLock({ $0 == nil }) else { return }
-        kill(pid, signal)
+        reaped.withLock { status in
+            guard status == nil else { return }
+            kill(pid, signal)
+        }
     }
 
     /// Whether the child has exited (reaping it if so), without waiting.
@@ -98,19 +102,24 @@ public final class Subprocess: Sendable {
         )
     }
 
-    /// Blocks in waitpid until the child exits.
+    /// Blocks in waitpid until the child exits. A wait that finds the child already
+    /// reaped (ECHILD: `hasExited` got there first) returns the status recorded then.
     private func reap() -> Int32 {
         if let status = reaped.withLock({ $0 }) { return status }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        return record(status)
+        while true {
+            if waitpid(pid, &status, 0) == pid { return record(status) }
+            if errno == EINTR { continue }
+            // 255: the status is unknown (nobody recorded it) — never a made-up 0.
+            return reaped.withLock { $0 } ?? 255
+        }
     }
 
     @discardableResult
     private func record(_ raw: Int32) -> Int32 {
         let signal = raw & 0x7f
         let status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
-        reaped.withLock { $0 = status }
+        reaped.withLock { $0 = $0 ?? status }
         return status
     }
 

@@ -30,12 +30,20 @@ public struct WebClientFiles: Sendable {
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
         + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-    /// The files built into the executable.
-    /// - Throws: when the build's resource bundle is missing (a binary copied without
-    ///   the `readstates_Gateway.resources` folder next to it).
+    /// The files built with the executable (SwiftPM copies them into the
+    /// `readstates_Gateway.resources` folder next to it).
+    /// - Throws: when that folder is missing (a binary copied without it).
     public static func embedded() throws -> WebClientFiles {
-        guard let folder = Bundle.module.url(forResource: "WebClient", withExtension: nil) else {
-            throw GatewayError.webClientMissing("the build's WebClient resources")
+        // Looked up by hand: SwiftPM's `Bundle.module` stops the process (fatalError)
+        // when the bundle is missing, and a binary copied without it must still serve.
+        let bundleName = "readstates_Gateway.resources"
+        let candidates = [
+            Bundle.main.bundleURL,
+            URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent(),
+        ].map { $0.appendingPathComponent(bundleName).appendingPathComponent("WebClient") }
+        guard let folder = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("index.html").path) })
+        else {
+            throw GatewayError.webClientMissing("\(bundleName)/WebClient next to the executable")
         }
         var files: [String: File] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {

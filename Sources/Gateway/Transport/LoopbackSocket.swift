@@ -10,7 +10,8 @@ package enum LoopbackSocket {
     /// source and "connect" the socket to itself (TCP simultaneous open): that counts as
     /// nothing listening.
     package static func connect(host: String = "127.0.0.1", port: Int32) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: a child spawned meanwhile must not inherit (and hold) it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

@@ -10,18 +10,29 @@ import { ReadStates, snowflake } from "./readstates.js";
 const TOKEN_KEY = "readstates.token";
 const $ = (id) => document.getElementById(id);
 
-const model = new ReadStates();
+let model = new ReadStates();
 let gateway = null;
 let openId = null;
 /// Channels marked unread while open: not acked again until opened again.
 const keptUnread = new Set();
+/// Messages arriving in the open channel are acked once they stop coming for this
+/// long (the newest then), not one ack per message: every client payload counts
+/// against the gateway's rate limit (120 a minute).
+const ACK_DELAY_MS = 1000;
+let ackTimer = null;
 
 function takeToken() {
   // The token travels in the fragment (never in a request line or a log) and leaves
   // the address bar at once; it lives in this tab's sessionStorage.
   const match = location.hash.match(/token=([^&]+)/);
   if (match) {
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+    let token = match[1];
+    try {
+      token = decodeURIComponent(token);
+    } catch {
+      // A malformed escape: the token as it stands (the gateway will judge it).
+    }
+    sessionStorage.setItem(TOKEN_KEY, token);
     history.replaceState(null, "", location.pathname + location.search);
   }
   return sessionStorage.getItem(TOKEN_KEY);
@@ -29,6 +40,22 @@ function takeToken() {
 
 function gatewayURL() {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/gateway`;
+}
+
+/// Forgets everything of the signed-in user: a new sign-in starts from nothing.
+function reset() {
+  gateway?.stop();
+  gateway = null;
+  clearTimeout(ackTimer);
+  model = new ReadStates();
+  openId = null;
+  keptUnread.clear();
+  $("channels").replaceChildren();
+  $("messages").replaceChildren();
+  $("channel-name").textContent = "Pick a channel";
+  $("me").textContent = "";
+  $("mark-unread").disabled = true;
+  document.title = "readstates";
 }
 
 function showSignIn(message) {
@@ -50,6 +77,7 @@ function start(token) {
     indicator.dataset.state = state;
     indicator.textContent = state;
     if (state === "unauthorized") {
+      reset();
       sessionStorage.removeItem(TOKEN_KEY);
       showSignIn(`The gateway refused this token (close ${code}). Paste a valid one.`);
     }
@@ -78,14 +106,16 @@ function dispatched(type, data) {
       renderSidebar();
       if (channel.id === openId) {
         appendMessage(channel, data);
-        readOpenChannel();
+        scrollToEnd();
+        clearTimeout(ackTimer);
+        ackTimer = setTimeout(readOpenChannel, ACK_DELAY_MS);
       }
       break;
     }
     case "MESSAGE_ACK":
       if (model.acked(data)) {
         renderSidebar();
-        if (data.channel_id === openId) renderMessages();
+        if (data.channel_id === openId) markUnreadLine();
       }
       break;
   }
@@ -158,16 +188,29 @@ function renderMessages() {
   const list = $("messages");
   list.replaceChildren();
   if (channel) for (const message of channel.messages) appendMessage(channel, message);
+  markUnreadLine();
+  scrollToEnd();
+}
+
+/// A line above the first message past the user's read marker.
+function markUnreadLine() {
+  const channel = model.channels.get(openId);
+  let marked = false;
+  for (const item of $("messages").children) {
+    const unread = !marked && channel !== undefined && snowflake(item.dataset.messageId) > channel.readUpTo;
+    item.classList.toggle("unread-marker", unread);
+    marked ||= unread;
+  }
+}
+
+function scrollToEnd() {
+  $("messages").lastElementChild?.scrollIntoView({ block: "nearest" });
 }
 
 function appendMessage(channel, message) {
   const item = document.createElement("li");
   item.dataset.messageId = message.id;
   if (model.mentionsMe(message)) item.classList.add("mentions-me");
-  const readUpTo = channel.readUpTo;
-  if (snowflake(message.id) > readUpTo && model.isUnread(channel) && !$("messages").querySelector(".unread-marker")) {
-    item.classList.add("unread-marker");
-  }
   item.title = "Alt+click: mark unread from here";
   const author = document.createElement("span");
   author.className = "author";
@@ -177,7 +220,6 @@ function appendMessage(channel, message) {
   content.textContent = message.content; // markup stays text
   item.append(author, content);
   $("messages").append(item);
-  item.scrollIntoView({ block: "nearest" });
 }
 
 function wire() {
@@ -190,7 +232,7 @@ function wire() {
     start(token);
   });
   $("sign-out").addEventListener("click", () => {
-    gateway?.stop();
+    reset();
     sessionStorage.removeItem(TOKEN_KEY);
     showSignIn("");
   });
@@ -237,9 +279,7 @@ function wire() {
   // A sign-in link opened in a tab that shows the page already: switch to its token.
   window.addEventListener("hashchange", () => {
     if (!location.hash.includes("token=")) return;
-    gateway?.stop();
-    openId = null;
-    model.channels.clear();
+    reset();
     start(takeToken());
   });
 }

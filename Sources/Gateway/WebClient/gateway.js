@@ -20,6 +20,7 @@ export class GatewayConnection extends EventTarget {
     this.socket = null;
     this.heartbeatTimer = null;
     this.reconnectTimer = null;
+    this.identifyTimer = null;
     this.awaitingAck = false;
     this.attempt = 0;
     this.stopped = false;
@@ -31,10 +32,28 @@ export class GatewayConnection extends EventTarget {
     this.dispatchEvent(new CustomEvent("state", { detail: { state, ...detail } }));
   }
 
+  /// Where to connect: the session's resume URL when it is this page's own origin
+  /// (the page may only connect there), else the page's gateway URL.
+  target() {
+    if (!this.sessionId || !this.resumeUrl) return this.url;
+    try {
+      const resume = new URL(this.resumeUrl);
+      const own = new URL(this.url);
+      return resume.host === own.host && resume.protocol === own.protocol ? this.resumeUrl : this.url;
+    } catch {
+      return this.url;
+    }
+  }
+
   connect() {
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
-    const url = this.sessionId && this.resumeUrl ? this.resumeUrl : this.url;
-    const socket = new WebSocket(url);
+    let socket;
+    try {
+      socket = new WebSocket(this.target());
+    } catch {
+      this.resumeUrl = null; // a URL the page cannot use: the page's own from now on
+      return this.closed(1006, "could not connect");
+    }
     this.socket = socket;
     socket.addEventListener("message", (event) => {
       if (socket === this.socket) this.receive(event.data);
@@ -52,11 +71,14 @@ export class GatewayConnection extends EventTarget {
     return false;
   }
 
+  /// Requests go out only on an identified session (before READY they would be 4003).
   sendMessage(channelId, content, nonce) {
+    if (this.state !== "connected") return false;
     return this.send(OP.SEND_MESSAGE, { channel_id: channelId, content, nonce });
   }
 
   ack(channelId, messageId, manual = false, mentionCount = 0) {
+    if (this.state !== "connected") return false;
     const d = { channel_id: channelId, message_id: messageId };
     if (manual) Object.assign(d, { manual: true, mention_count: mentionCount });
     return this.send(OP.ACK, d);
@@ -94,8 +116,12 @@ export class GatewayConnection extends EventTarget {
           this.send(OP.RESUME, { token: this.token, session_id: this.sessionId, seq: this.sequence ?? 0 });
         } else {
           this.forgetSession();
-          // Discord's clients wait 1-5 s before a fresh IDENTIFY.
-          setTimeout(() => this.send(OP.IDENTIFY, { token: this.token }), 1000 + Math.random() * 4000);
+          // Discord's clients wait 1-5 s before a fresh IDENTIFY (on this socket only).
+          const socket = this.socket;
+          clearTimeout(this.identifyTimer);
+          this.identifyTimer = setTimeout(() => {
+            if (socket === this.socket) this.send(OP.IDENTIFY, { token: this.token });
+          }, 1000 + Math.random() * 4000);
         }
         break;
       case OP.DISPATCH:
@@ -144,6 +170,7 @@ export class GatewayConnection extends EventTarget {
 
   closed(code, reason) {
     clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.identifyTimer);
     this.socket = null;
     if (this.stopped) return;
     if (FATAL_CODES.has(code)) {
@@ -153,9 +180,12 @@ export class GatewayConnection extends EventTarget {
       return;
     }
     if (NEW_SESSION_CODES.has(code)) this.forgetSession();
-    // Back-off with jitter: 0.5 s doubling to 30 s, each wait between half and all of it.
+    // A resume URL that failed twice is not tried again: the page's own URL is.
+    if (this.attempt >= 2) this.resumeUrl = null;
+    // Back-off with jitter: 0.5 s doubling to 30 s, each wait between half and all of
+    // it; the first within 0.5 s, so that pages told to reconnect together spread out.
     const ceiling = Math.min(30000, 500 * 2 ** Math.min(this.attempt, 6));
-    const wait = this.attempt === 0 ? 0 : ceiling / 2 + Math.random() * (ceiling / 2);
+    const wait = this.attempt === 0 ? Math.random() * 500 : ceiling / 2 + Math.random() * (ceiling / 2);
     this.attempt += 1;
     this.setState("reconnecting", { code, reason });
     clearTimeout(this.reconnectTimer);
@@ -166,6 +196,7 @@ export class GatewayConnection extends EventTarget {
     this.stopped = true;
     clearTimeout(this.heartbeatTimer);
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.identifyTimer);
     if (this.socket) this.socket.close(1000);
     this.socket = null;
   }

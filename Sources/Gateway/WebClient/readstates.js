@@ -5,6 +5,9 @@
 
 export const snowflake = (text) => (text === null || text === undefined ? 0n : BigInt(text));
 
+/// Messages kept per channel (the page shows what arrived since it connected).
+const MESSAGES_KEPT = 500;
+
 export class ReadStates {
   constructor() {
     this.me = null;
@@ -27,6 +30,7 @@ export class ReadStates {
         readUpTo: snowflake(entry?.last_message_id),
         mentions: entry?.mention_count ?? 0,
         messages: this.channels.get(channel.id)?.messages ?? [],
+        seen: this.channels.get(channel.id)?.seen ?? new Set(),
       });
     }
     this.channels = next;
@@ -47,10 +51,12 @@ export class ReadStates {
   messageCreated(message) {
     const channel = this.channels.get(message.channel_id);
     // Unknown channel, or a message seen already (a RESUME replays what it must).
-    if (!channel || channel.messages.some((known) => known.id === message.id)) return null;
+    if (!channel || channel.seen.has(message.id)) return null;
     const id = snowflake(message.id);
     if (id > channel.lastMessageId) channel.lastMessageId = id;
     channel.messages.push(message);
+    channel.seen.add(message.id);
+    if (channel.messages.length > MESSAGES_KEPT) channel.seen.delete(channel.messages.shift().id);
     if (this.mentionsMe(message) && id > channel.readUpTo) channel.mentions = Math.min(channel.mentions + 1, 65535);
     return channel;
   }
