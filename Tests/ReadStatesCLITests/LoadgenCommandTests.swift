@@ -35,6 +35,11 @@ import Testing
         #expect(summary?["completed"] as? Int == 600)
         #expect(summary?["lost"] as? Int == 0)
         #expect(summary?["errors"] as? Int == 0)
+        // --server-pid: the server's CPU over the run, per frame it handled.
+        #expect(summary?["server_frames_in"] as? Int ?? 0 >= 600)
+        #expect(summary?["server_frames_out"] as? Int ?? 0 >= 600)
+        #expect(summary?["server_cpu_seconds"] as? Double ?? -1 >= 0)
+        #expect(summary?["server_cpu_us_per_frame"] is Double)
         let svg = (try? String(contentsOf: chart, encoding: .utf8)) ?? ""
         #expect(svg.hasPrefix("<svg"))
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)

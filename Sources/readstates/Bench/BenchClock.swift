@@ -20,6 +20,19 @@ enum BenchClock {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// CPU time (user + system) a process has used, in seconds, from the `utime` and
+    /// `stime` fields of `/proc/PID/stat`; nil when it cannot be read.
+    static func cpuSeconds(of pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // After "pid (comm)": state is field 3, so utime (14) and stime (15) are the
+        // 12th and 13th fields past the closing parenthesis.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// CPU time the hypervisor gave to other guests while this machine wanted it
     /// (`steal` in `/proc/stat`), in milliseconds, summed over all CPUs.
     static func stolenMilliseconds() -> UInt64 {

@@ -70,6 +70,11 @@ final class LoadDriver: WebSocketClientDelegate {
     private var random = SystemRandomNumberGenerator()
     private var heartbeatCursor = 0
     private var secondFigures = LoadReport.Second()
+    /// Every frame this generator sent and received (heartbeats and setup included).
+    private var framesSent = 0
+    private var framesReceived = 0
+    /// The server's CPU seconds and the frame counts when the run began.
+    private var runStartMark: (cpu: Double, sent: Int, received: Int)?
     private var padding: String
 
     init(plan: LoadPlan, report: LoadReport) {
@@ -95,6 +100,7 @@ final class LoadDriver: WebSocketClientDelegate {
         guard let index = sessionOf[connection] else { return }
         let now = Self.now()
         secondFigures.received += 1
+        framesReceived += 1
         let frame = FrameScanner(bytes: message)
         if plan.echo {
             if let k = frame.integer(after: #""d":"#) { complete(messageEvent: k, at: index, now: now) }
@@ -117,7 +123,7 @@ final class LoadDriver: WebSocketClientDelegate {
             sessions[index].heartbeatInterval = UInt64(interval) * 1_000_000
             sessions[index].nextHeartbeat = now + UInt64.random(in: 0..<sessions[index].heartbeatInterval, using: &random)
             sessions[index].identifySent = now
-            client.send(ClientPayload.identify(token: plan.tokens[index]).frame, on: connection)
+            send(ClientPayload.identify(token: plan.tokens[index]).frame, on: connection, client)
         case 11:
             break
         default:
@@ -177,6 +183,9 @@ final class LoadDriver: WebSocketClientDelegate {
         }
         phase = .running
         runStart = Self.now()
+        if let pid = plan.serverPid, let cpu = BenchClock.cpuSeconds(of: pid) {
+            runStartMark = (cpu, framesSent, framesReceived)
+        }
     }
 
     private func becomeReady(_ index: Int, now: UInt64) {
@@ -198,8 +207,14 @@ final class LoadDriver: WebSocketClientDelegate {
             heartbeatCursor = (heartbeatCursor + 1) % sessions.count
             guard sessions[index].nextHeartbeat <= now, let connection = sessions[index].connection else { continue }
             sessions[index].nextHeartbeat = now + sessions[index].heartbeatInterval
-            client.send(ClientPayload.heartbeat(lastSequence: sessions[index].sequence).frame, on: connection)
+            send(ClientPayload.heartbeat(lastSequence: sessions[index].sequence).frame, on: connection, client)
         }
+    }
+
+    /// Every frame goes out here, so the run can count them.
+    private func send(_ frame: [UInt8], on connection: Int, _ client: ClientConnections) {
+        framesSent += 1
+        client.send(frame, on: connection)
     }
 
     // MARK: The run
@@ -234,6 +249,9 @@ final class LoadDriver: WebSocketClientDelegate {
                 let unanswered = pendingMessages.values.filter { $0.event >= warmupEvents }.count
                     + pendingAcks.values.filter { $0.event >= warmupEvents }.count
                 report.runFinished(sent: measuredSent, lost: unanswered)
+                if let mark = runStartMark, let pid = plan.serverPid, let cpu = BenchClock.cpuSeconds(of: pid) {
+                    report.recordServerCPU(seconds: cpu - mark.cpu, framesIn: framesSent - mark.sent, framesOut: framesReceived - mark.received)
+                }
                 client.finish()
             }
         }
@@ -256,7 +274,7 @@ final class LoadDriver: WebSocketClientDelegate {
         if k >= warmupEvents { measuredSent += 1 }
         if plan.echo {
             pendingMessages[k] = PendingMessage(due: dueAt, event: k, target: index)
-            client.send(Array(#"{"op":1,"d":\#(k),"pad":"\#(padding)"}"#.utf8), on: connection)
+            send(Array(#"{"op":1,"d":\#(k),"pad":"\#(padding)"}"#.utf8), on: connection, client)
             return
         }
         let session = sessions[index]
@@ -267,7 +285,7 @@ final class LoadDriver: WebSocketClientDelegate {
             let ack = ClientPayload.ack(
                 channelID: plan.channels[channel], messageID: Snowflake(rawValue: session.newestSeen), manual: false, mentionCount: 0
             )
-            client.send(ack.frame, on: connection)
+            send(ack.frame, on: connection, client)
             return
         }
         let members = plan.members[channel]
@@ -280,7 +298,7 @@ final class LoadDriver: WebSocketClientDelegate {
         let message = ClientPayload.sendMessage(
             channelID: plan.channels[channel], content: "load \(k) <@\(plan.users[target])>", nonce: "n\(k)"
         )
-        client.send(message.frame, on: connection)
+        send(message.frame, on: connection, client)
     }
 
     private func messageCreated(_ frame: FrameScanner, at index: Int, now: UInt64) {

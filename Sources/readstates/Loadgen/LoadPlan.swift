@@ -25,6 +25,8 @@ struct LoadPlan: Sendable {
     var connectConcurrency: Int
     /// Against `readstates echo`: no gateway protocol, every frame comes back.
     var echo: Bool
+    /// The server's process (`--server-pid`): its CPU time per frame is measured.
+    var serverPid: Int32? = nil
 
     var sessions: Int { users.count }
 

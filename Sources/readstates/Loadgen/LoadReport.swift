@@ -45,6 +45,8 @@ final class LoadReport: Sendable {
         var lost = 0
         var closes: [String: Int] = [:]
         var measuredSent: Int?
+        /// The server's CPU over the run (warm-up included) and the frames it handled.
+        var serverCPU: (seconds: Double, framesIn: Int, framesOut: Int)?
     }
 
     private let state = Mutex(State())
@@ -149,6 +151,10 @@ final class LoadReport: Sendable {
         }
     }
 
+    func recordServerCPU(seconds: Double, framesIn: Int, framesOut: Int) {
+        state.withLock { $0.serverCPU = (seconds, framesIn, framesOut) }
+    }
+
     /// The closing summary.
     func summary(rate: Double, sessions: Int, residentBytesNote: String?) {
         let (text, object) = state.withLock { state -> (String, [String: Any]) in
@@ -162,14 +168,27 @@ final class LoadReport: Sendable {
                   latency (due time to matching dispatch): \(total.text)
                   errors: \(state.errors), lost (no answer in 10 s): \(state.lost)\(closes.isEmpty ? "" : ", closes: \(closes)")
                 """
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "event": "summary", "sessions": sessions, "rate": rate, "sent": sent, "completed": completed,
                 "received": state.received, "events_per_second": Double(sent) / Double(seconds),
                 "latency_ms": total.json, "errors": state.errors, "lost": state.lost, "closes": state.closes,
             ]
+            var cpuText = ""
+            if let cpu = state.serverCPU, cpu.framesIn + cpu.framesOut > 0 {
+                // The method of BENCHMARKS.md: utime + stime over the run, divided by
+                // the frames the server received and sent.
+                let perFrame = cpu.seconds * 1e6 / Double(cpu.framesIn + cpu.framesOut)
+                object["server_cpu_seconds"] = cpu.seconds
+                object["server_frames_in"] = cpu.framesIn
+                object["server_frames_out"] = cpu.framesOut
+                object["server_cpu_us_per_frame"] = perFrame
+                cpuText = String(
+                    format: "\n  server CPU: %.2f s for %d frames in + %d out: %.1f us per frame", cpu.seconds, cpu.framesIn, cpu.framesOut, perFrame
+                )
+            }
             let hint = state.closes["close 4008"] == nil
                 ? "" : "\n  the server rate-limited sessions (close 4008): start it with --rate-limit 0"
-            return (text + hint, object)
+            return (text + cpuText + hint, object)
         }
         output.emit(object, text + (residentBytesNote.map { "\n  \($0)" } ?? ""))
     }

@@ -123,7 +123,7 @@ struct LoadgenCommand: ParsableCommand {
         return LoadPlan(
             endpoint: endpoint, tokens: tokens, users: users, channelOf: layout.channelOf, channels: layout.channels,
             members: layout.members, rate: rate, warmupSeconds: warmup, seconds: seconds, ackShare: ackShare,
-            connectConcurrency: connectConcurrency, echo: echo
+            connectConcurrency: connectConcurrency, echo: echo, serverPid: serverPid
         )
     }
 
