@@ -20,6 +20,15 @@ async def receive(ws, timeout=5):
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
+async def expect_silence(ws, what, timeout=0.5):
+    """Nothing more arrives within `timeout` (a dispatch that must not exist)."""
+    try:
+        extra = await receive(ws, timeout)
+    except asyncio.TimeoutError:
+        return
+    check(False, f"{what}: {extra}")
+
+
 async def closed_with(ws, code, timeout=5, after=""):
     """Reads until the server closes; the close code must be `code`."""
     try:
