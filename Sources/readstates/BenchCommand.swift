@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that exercise the real engine.",
-        subcommands: [CacheBenchCommand.self, StoreBenchCommand.self]
+        subcommands: [CacheBenchCommand.self, StoreBenchCommand.self, ReadyBenchCommand.self]
     )
 }
 
@@ -144,5 +144,34 @@ extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let self else { return nil }
         return try await transform(self)
+    }
+}
+
+struct ReadyBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ready",
+        abstract: "READY built by the gateway's core for a cached user, without sockets (IDENTIFY in, READY bytes out).",
+        discussion: "Prints p50/p99/max build time per size. Build with -c release for real figures."
+    )
+
+    @Option(help: "Read states (and channels) of the user, comma separated.")
+    var readStates = "10,100,1000"
+
+    @Option(help: "READY builds per size.")
+    var runs = 2000
+
+    func validate() throws {
+        guard runs > 0 else { throw ValidationError("--runs must be positive") }
+        guard parsedSizes() != nil else { throw ValidationError("--read-states takes positive whole numbers, e.g. 10,1000") }
+    }
+
+    func parsedSizes() -> [Int]? {
+        let sizes = readStates.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 100_000 }) else { return nil }
+        return sizes.map { $0! }
+    }
+
+    func run() throws {
+        try ReadyBenchmark(readStates: parsedSizes() ?? [], runs: runs).run()
     }
 }

@@ -50,6 +50,23 @@ import Testing
         #expect(registry.historyBytes == 0)
     }
 
+    @Test func aSessionDetachedAgainWaitsItsWholeWindowFromTheLastDrop() throws {
+        var registry = SessionRegistry(resumeWindowMilliseconds: 1000)
+        registry.create(sessionID: "s1", user: id(1), connection: 7)
+        registry.create(sessionID: "s2", user: id(2), connection: 8)
+        registry.detach("s1", now: 0)
+        _ = try registry.resume(sessionID: "s1", user: id(1), sequence: 0, connection: 9).get()
+        registry.detach("s2", now: 200)
+        registry.detach("s1", now: 500)
+        registry.expire(now: 1100)
+        #expect(registry.sessions(of: id(1)) == ["s1"], "dropped again at 500: kept until 1500")
+        #expect(registry.sessions(of: id(2)) == ["s2"])
+        registry.expire(now: 1200)
+        #expect(registry.sessions(of: id(2)).isEmpty)
+        registry.expire(now: 1500)
+        #expect(registry.sessions(of: id(1)).isEmpty)
+    }
+
     @Test func eachSessionKeepsAtMostItsBytesAndAlwaysTheNewestDispatch() throws {
         var registry = SessionRegistry(limits: .init(bytesPerSession: 300, dispatchesPerSession: 1000, totalBytes: 1 << 20))
         registry.create(sessionID: "s1", user: id(1), connection: 7)

@@ -69,6 +69,19 @@ import Testing
         #expect(run.standardOutput.isEmpty)
     }
 
+    @Test func readyIsBuiltByTheCoreForEachSize() async throws {
+        let run = try await CommandRun.readstates("bench", "ready", "--runs", "20", "--read-states", "3,50")
+        #expect(run.status == 0, "\(run.standardError)")
+        let lines = run.standardOutput.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasPrefix("READY, 3 read states (") == true)
+        #expect(lines.last?.hasPrefix("READY, 50 read states (") == true)
+        #expect(lines.allSatisfy { $0.contains(" us over 20 builds") })
+        let bad = try await CommandRun.readstates("bench", "ready", "--read-states", "10,x")
+        #expect(bad.status == 64)
+        #expect(bad.standardError.contains("--read-states"))
+    }
+
     @Test func aSmallStoreRunReportsWritesAndLoads() async throws {
         let run = try await CommandRun.readstates("bench", "store", "--rows", "500", "--batch", "100")
         #expect(run.status == 0)

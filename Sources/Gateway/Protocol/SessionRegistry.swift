@@ -104,6 +104,11 @@ public struct SessionRegistry {
     /// once-a-second pass costs the detached sessions, not all of them (10,000
     /// connected sessions made it 3 ms of the service thread).
     private var detached: [String: UInt64] = [:]
+    /// The same sessions in the order they were detached (oldest first from
+    /// `detachedHead`), for forgetting the longest-waiting ones without sorting; an
+    /// entry whose session was resumed or detached again since is skipped.
+    private var detachedOrder: [(sessionID: String, since: UInt64)] = []
+    private var detachedHead = 0
 
     public init(resumeWindowMilliseconds: UInt64 = 120_000, limits: HistoryLimits = HistoryLimits()) {
         self.resumeWindowMilliseconds = resumeWindowMilliseconds
@@ -144,14 +149,23 @@ public struct SessionRegistry {
     /// that is not enough, trims the session just dispatched to down to its newest
     /// dispatch.
     private mutating func makeRoom(keeping sessionID: String) {
-        if historyBytes > limits.totalBytes && !detached.isEmpty {
-            for (waiting, _) in detached.sorted(by: { $0.value < $1.value }) where waiting != sessionID {
-                remove(waiting)
-                if historyBytes <= limits.totalBytes { return }
-            }
+        while historyBytes > limits.totalBytes, detachedHead < detachedOrder.count {
+            let (waiting, since) = detachedOrder[detachedHead]
+            detachedHead += 1
+            // Still waiting since then (not resumed, nor detached again later)?
+            if waiting != sessionID, detached[waiting] == since { remove(waiting) }
         }
+        compactDetachedOrder()
         if historyBytes > limits.totalBytes {
             historyBytes -= records[sessionID]?.trim(toBytes: 0, count: 1) ?? 0
+        }
+    }
+
+    /// Drops the consumed front of `detachedOrder` once it outweighs the rest.
+    private mutating func compactDetachedOrder() {
+        if detachedHead > 64 && detachedHead * 2 > detachedOrder.count {
+            detachedOrder.removeFirst(detachedHead)
+            detachedHead = 0
         }
     }
 
@@ -160,6 +174,7 @@ public struct SessionRegistry {
         guard records[sessionID] != nil else { return }
         records[sessionID]?.connection = nil
         detached[sessionID] = now
+        detachedOrder.append((sessionID, now))
     }
 
     /// Ends a session at once (it can no longer be resumed).
@@ -174,8 +189,14 @@ public struct SessionRegistry {
     /// Forgets sessions disconnected for longer than the window.
     public mutating func expire(now: UInt64) {
         guard !detached.isEmpty else { return }
-        let expired = detached.filter { now >= $0.value + resumeWindowMilliseconds }.map(\.key)
-        for sessionID in expired { remove(sessionID) }
+        // Oldest first, so the pass stops at the first session still inside its window.
+        while detachedHead < detachedOrder.count {
+            let (sessionID, since) = detachedOrder[detachedHead]
+            guard detached[sessionID] != since || now >= since + resumeWindowMilliseconds else { break }
+            detachedHead += 1
+            if detached[sessionID] == since { remove(sessionID) }
+        }
+        compactDetachedOrder()
     }
 
     /// Attaches a new connection to a session and returns the dispatches to replay.
