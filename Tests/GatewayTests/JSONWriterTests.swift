@@ -18,6 +18,24 @@ import Testing
         #expect(written == expected, "\(String(decoding: writer.bytes, as: UTF8.self))", sourceLocation: sourceLocation)
     }
 
+    @Test func numbersAndSnowflakesAreWrittenDigitForDigit() {
+        let values: [UInt64] = [0, 1, 9, 10, 11, 19, 99, 100, 101, 109, 999, 1000, 1001, 12345, 99999, 100_000,
+                                175_928_847_299_117_063, UInt64(Int64.max), UInt64.max - 1, UInt64.max]
+        for value in values {
+            var writer = JSONWriter()
+            writer.snowflake(Snowflake(rawValue: value))
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"\(value)\"")
+            if value <= UInt64(Int64.max) {
+                var number = JSONWriter()
+                number.integer(Int(value))
+                #expect(String(decoding: number.bytes, as: UTF8.self) == "\(value)")
+            }
+        }
+        var negative = JSONWriter()
+        negative.integer(-1005)
+        #expect(String(decoding: negative.bytes, as: UTF8.self) == "-1005")
+    }
+
     /// The comparison itself tells a boolean from a number and a string from a number
     /// (NSDictionary's equality took `true` for `1`).
     @Test func theComparisonKeepsTypesApart() throws {

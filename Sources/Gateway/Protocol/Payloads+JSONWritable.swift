@@ -28,6 +28,9 @@ extension ReadStateList: JSONWritable {
 }
 
 extension ReadyPayload: JSONWritable {
+    /// A channel or a read state takes 60-90 bytes.
+    public var estimatedJSONBytes: Int { 256 + channels.count * 96 + readState.entries.count * 96 }
+
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.key("v")

@@ -33,7 +33,7 @@ public enum ServerFrame {
     /// sessions (only `s` differs between their frames).
     public static func payload(_ data: some Encodable) -> [UInt8] {
         if let writable = data as? any JSONWritable {
-            var writer = JSONWriter(capacity: 448)
+            var writer = JSONWriter(capacity: writable.estimatedJSONBytes)
             writable.write(to: &writer)
             return writer.bytes
         }
