@@ -10,7 +10,18 @@ public final class ChannelDirectory: Sendable {
     private struct State {
         var channels: [Snowflake: ChatChannel] = [:]
         var byMember: [Snowflake: Set<Snowflake>] = [:]
+        /// The same memberships as sorted arrays, kept sorted as channels are added:
+        /// READY lists a user's channels by ID, and sorting 1,000 channels (with their
+        /// member lists) on every READY took 170 us of the service thread.
+        var sortedByMember: [Snowflake: [Snowflake]] = [:]
         var dirty: [Snowflake: Snowflake] = [:]
+    }
+
+    /// What READY says of a channel.
+    public struct Summary: Sendable, Equatable {
+        public var id: Snowflake
+        public var name: String
+        public var lastMessageID: Snowflake?
     }
 
     private let state = Mutex(State())
@@ -23,12 +34,21 @@ public final class ChannelDirectory: Sendable {
     public func add(_ channel: ChatChannel) {
         state.withLock { state in
             if let old = state.channels[channel.id] {
-                for member in old.members { state.byMember[member]?.remove(channel.id) }
+                for member in old.members {
+                    state.byMember[member]?.remove(channel.id)
+                    state.sortedByMember[member]?.removeAll { $0 == channel.id }
+                }
             }
             var stored = channel
             stored.members = Array(Set(channel.members)).sorted()
             state.channels[channel.id] = stored
-            for member in stored.members { state.byMember[member, default: []].insert(channel.id) }
+            for member in stored.members {
+                state.byMember[member, default: []].insert(channel.id)
+                var ids = state.sortedByMember[member] ?? []
+                let position = ids.partitioningIndex(where: { $0 >= channel.id })
+                ids.insert(channel.id, at: position)
+                state.sortedByMember[member] = ids
+            }
         }
     }
 
@@ -38,6 +58,20 @@ public final class ChannelDirectory: Sendable {
 
     public func isMember(_ user: Snowflake, of channel: Snowflake) -> Bool {
         state.withLock { $0.byMember[user]?.contains(channel) ?? false }
+    }
+
+    /// The user's channels as READY lists them, by ID.
+    public func summaries(of user: Snowflake) -> [Summary] {
+        state.withLock { state in
+            guard let ids = state.sortedByMember[user] else { return [] }
+            var summaries: [Summary] = []
+            summaries.reserveCapacity(ids.count)
+            for id in ids {
+                guard let channel = state.channels[id] else { continue }
+                summaries.append(Summary(id: id, name: channel.name, lastMessageID: channel.lastMessageID))
+            }
+            return summaries
+        }
     }
 
     /// The user's channels, by ID.
@@ -68,4 +102,17 @@ public final class ChannelDirectory: Sendable {
     }
 
     public var count: Int { state.withLock { $0.channels.count } }
+}
+
+extension Array where Element == Snowflake {
+    /// The first index whose element satisfies `belongs` (the array is partitioned by
+    /// it: false first, then true); a binary search.
+    fileprivate func partitioningIndex(where belongs: (Snowflake) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
 }

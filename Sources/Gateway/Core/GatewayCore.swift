@@ -254,7 +254,7 @@ public struct GatewayCore {
             sessionId: sessionID,
             resumeGatewayUrl: resumeURL,
             user: .init(id: user),
-            channels: directory.channels(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
+            channels: directory.summaries(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
             readState: ReadStateList(states)
         )
         let actions = dispatch("READY", payload: ServerFrame.payload(ready), toSession: sessionID)

@@ -138,22 +138,23 @@ public struct JSONWriter {
         withUnsafeMutableBytes(of: &digits) { buffer in
             var rest = value
             var start = buffer.count
-            Self.twoDigits.withUnsafeBufferPointer { table in
+            // A StaticString: no lazy global to check on every call (swift_once).
+            Self.twoDigits.withUTF8Buffer { table in
                 while rest >= 100 {
-                    let pair = Int(rest % 100) * 2
+                    let pair = Int(rest % 100) &* 2
                     rest /= 100
-                    start -= 2
+                    start &-= 2
                     buffer[start] = table[pair]
-                    buffer[start + 1] = table[pair + 1]
+                    buffer[start &+ 1] = table[pair &+ 1]
                 }
                 if rest >= 10 {
-                    let pair = Int(rest) * 2
-                    start -= 2
+                    let pair = Int(rest) &* 2
+                    start &-= 2
                     buffer[start] = table[pair]
-                    buffer[start + 1] = table[pair + 1]
+                    buffer[start &+ 1] = table[pair &+ 1]
                 } else {
-                    start -= 1
-                    buffer[start] = UInt8(ascii: "0") + UInt8(rest)
+                    start &-= 1
+                    buffer[start] = UInt8(ascii: "0") &+ UInt8(rest)
                 }
             }
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
@@ -161,7 +162,11 @@ public struct JSONWriter {
     }
 
     /// "00", "01", … "99", back to back.
-    private static let twoDigits: [UInt8] = (0..<100).flatMap { [UInt8(ascii: "0") + UInt8($0 / 10), UInt8(ascii: "0") + UInt8($0 % 10)] }
+    private static let twoDigits: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
 }
 
 private extension UInt {
