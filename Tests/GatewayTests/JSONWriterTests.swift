@@ -18,6 +18,14 @@ import Testing
         #expect(written == expected, "\(String(decoding: writer.bytes, as: UTF8.self))", sourceLocation: sourceLocation)
     }
 
+    @Test func aPayloadWrittenInPlaceMakesTheSameFrame() {
+        let states = (0..<300).map {
+            ReadState(channelID: Snowflake(rawValue: UInt64($0) << 22 | 1), lastMessageID: Snowflake(rawValue: UInt64($0) * 977), mentionCount: $0 % 5, version: UInt32($0))
+        }
+        let list = ReadStateList(states)
+        #expect(ServerFrame.dispatch("READY", sequence: 7, writing: list) == ServerFrame.dispatch("READY", sequence: 7, payload: ServerFrame.payload(list)))
+    }
+
     @Test func numbersAndSnowflakesAreWrittenDigitForDigit() {
         let values: [UInt64] = [0, 1, 9, 10, 11, 19, 99, 100, 101, 109, 999, 1000, 1001, 12345, 99999, 100_000,
                                 175_928_847_299_117_063, UInt64(Int64.max), UInt64.max - 1, UInt64.max]

@@ -195,6 +195,13 @@ public struct GatewayCore {
     /// it if the session is connected.
     mutating func dispatch(_ type: String, payload: [UInt8], toSession sessionID: String) -> [Action] {
         guard let frame = registry.dispatch(type, payload: payload, to: sessionID) else { return [] }
+        countDispatch(type)
+        guard let id = registry.connection(of: sessionID), connections[id]?.closing == nil else { return [] }
+        return [.send(connection: id, frame: frame)]
+    }
+
+    /// `gateway_dispatches_total`, by event name.
+    private mutating func countDispatch(_ type: String) {
         if let counter = dispatchCounters[type] {
             counter.increment()
         } else {
@@ -202,8 +209,6 @@ public struct GatewayCore {
             dispatchCounters[type] = counter
             counter.increment()
         }
-        guard let id = registry.connection(of: sessionID), connections[id]?.closing == nil else { return [] }
-        return [.send(connection: id, frame: frame)]
     }
 
     /// To every session of the user, connected or waiting to be resumed: the one call
@@ -257,7 +262,12 @@ public struct GatewayCore {
             channels: directory.summaries(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
             readState: ReadStateList(states)
         )
-        let actions = dispatch("READY", payload: ServerFrame.payload(ready), toSession: sessionID)
+        // Written straight into its frame: a READY of 1,000 read states is 170 KB.
+        var actions: [Action] = []
+        if let frame = registry.dispatch("READY", writing: ready, to: sessionID) {
+            countDispatch("READY")
+            actions.append(.send(connection: id, frame: frame))
+        }
         connections[id]?.machine.ready()
         if let start = connection.identifiedAt { metrics.readyBuild.record(ContinuousClock.now - start) }
         return actions

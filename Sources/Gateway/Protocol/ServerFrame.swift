@@ -40,6 +40,22 @@ public enum ServerFrame {
         return Array((try? GatewayJSON.encoder.encode(data)) ?? Data("null".utf8))
     }
 
+    /// A dispatch frame with `payload` written in place: one buffer, no copy of `d`.
+    public static func dispatch(_ type: String, sequence: Int, writing payload: some JSONWritable) -> [UInt8] {
+        var writer = JSONWriter(capacity: payload.estimatedJSONBytes + 64)
+        writer.beginObject()
+        writer.key("op")
+        writer.integer(GatewayOpcode.dispatch.rawValue)
+        writer.key("d")
+        payload.write(to: &writer)
+        writer.key("s")
+        writer.integer(sequence)
+        writer.key("t")
+        writer.string(type)
+        writer.endObject()
+        return writer.bytes
+    }
+
     /// A dispatch frame around a `payload` from ``payload(_:)``.
     public static func dispatch(_ type: String, sequence: Int, payload: [UInt8]) -> [UInt8] {
         var writer = JSONWriter(capacity: payload.count + 64)
