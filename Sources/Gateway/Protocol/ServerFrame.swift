@@ -42,28 +42,22 @@ public enum ServerFrame {
 
     /// A dispatch frame with `payload` written in place: one buffer, no copy of `d`.
     public static func dispatch(_ type: String, sequence: Int, writing payload: some JSONWritable) -> [UInt8] {
-        var writer = JSONWriter(capacity: payload.estimatedJSONBytes + 64)
-        writer.beginObject()
-        writer.key("op")
-        writer.integer(GatewayOpcode.dispatch.rawValue)
-        writer.key("d")
-        payload.write(to: &writer)
-        writer.key("s")
-        writer.integer(sequence)
-        writer.key("t")
-        writer.string(type)
-        writer.endObject()
-        return writer.bytes
+        dispatch(type, sequence: sequence, capacity: payload.estimatedJSONBytes + 64) { payload.write(to: &$0) }
     }
 
     /// A dispatch frame around a `payload` from ``payload(_:)``.
     public static func dispatch(_ type: String, sequence: Int, payload: [UInt8]) -> [UInt8] {
-        var writer = JSONWriter(capacity: payload.count + 64)
+        dispatch(type, sequence: sequence, capacity: payload.count + 64) { $0.raw(payload) }
+    }
+
+    /// `{"op":0,"d":…,"s":sequence,"t":type}` with `d` written by `body`.
+    private static func dispatch(_ type: String, sequence: Int, capacity: Int, body: (inout JSONWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter(capacity: capacity)
         writer.beginObject()
         writer.key("op")
         writer.integer(GatewayOpcode.dispatch.rawValue)
         writer.key("d")
-        writer.raw(payload)
+        body(&writer)
         writer.key("s")
         writer.integer(sequence)
         writer.key("t")
