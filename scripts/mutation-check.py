@@ -38,8 +38,8 @@ MUTATIONS = {
     ),
     "json-bool-as-number": (
         "Sources/Gateway/Protocol/JSONWriter.swift",
-        'bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))',
-        'bytes.append(contentsOf: value ? Array("1".utf8) : Array("0".utf8))',
+        'literal(value ? "true" : "false")',
+        'literal(value ? "1" : "0")',
         "JSONWriterTests",
         "booleans written as 1 and 0",
     ),

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Installed first thing in a command's `run`, before any port opens, so that a
 /// supervisor's SIGTERM at any later instant ends in an orderly exit:
-/// ``hasArrived`` lets start-up stop between its steps, ``wait()`` ends serving.
+/// ``arrived`` lets start-up stop between its steps, ``wait()`` ends serving.
 ///
 /// A C signal handler writes the signal's number into a pipe (the self-pipe trick:
 /// `write` is async-signal-safe), and a thread of its own reads it. There is no
@@ -39,8 +39,6 @@ final class ShutdownSignal: Sendable {
 
     /// The name of the first signal that arrived, if one did.
     var arrived: String? { state.withLock { $0.name } }
-
-    var hasArrived: Bool { arrived != nil }
 
     /// Returns the first signal's name once one has arrived (at once if it already has).
     func wait() async -> String {
@@ -76,15 +74,19 @@ final class ShutdownSignal: Sendable {
         sigaddset(&blocked, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &blocked, nil)
         let readEnd = fds[0]
-        let thread = Thread { [self] in
+        /// The next signal's number from the pipe (nil if the pipe fails).
+        @Sendable func nextSignal() -> Int32? {
             var number: UInt8 = 0
             while true {
                 let count = read(readEnd, &number, 1)
-                if count == 1 { break }
+                if count == 1 { return Int32(number) }
                 if count < 0 && errno == EINTR { continue }
-                return
+                return nil
             }
-            let name = Int32(number) == SIGINT ? "SIGINT" : "SIGTERM"
+        }
+        let thread = Thread { [self] in
+            guard let number = nextSignal() else { return }
+            let name = number == SIGINT ? "SIGINT" : "SIGTERM"
             let waiters = state.withLock { state -> [CheckedContinuation<String, Never>] in
                 state.name = name
                 defer { state.waiters = [] }
@@ -93,12 +95,7 @@ final class ShutdownSignal: Sendable {
             for waiter in waiters { waiter.resume(returning: name) }
             // A second signal is the operator insisting (a final flush against a store
             // that does not answer can take a while): stop at once, and say so.
-            while true {
-                let count = read(readEnd, &number, 1)
-                if count == 1 { break }
-                if count < 0 && errno == EINTR { continue }
-                return
-            }
+            guard nextSignal() != nil else { return }
             let message = "readstates: a second signal: exiting now, without waiting for the final write (exit 1)\n"
             _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
             _exit(1)

@@ -36,7 +36,9 @@ import Testing
         /// Waits until the output shows `needle` (at least `times` times); records the
         /// output when it does not.
         func expectShows(_ needle: String, times: Int = 1, sourceLocation: SourceLocation = #_sourceLocation) async {
-            let shown = await waitFor("shown") { text.components(separatedBy: needle).count - 1 >= times ? "shown" : "" }
+            let shown = (try? await eventually("\(needle) (x\(times)) in the chat output") {
+                text.components(separatedBy: needle).count - 1 >= times
+            }) != nil
             #expect(shown, "chat output lacks \(needle) (x\(times)):\n\(text)\n\(errorText)", sourceLocation: sourceLocation)
         }
 

@@ -74,12 +74,6 @@ public final class ChannelDirectory: Sendable {
         }
     }
 
-    /// The user's channels, by ID.
-    public func channels(of user: Snowflake) -> [ChatChannel] {
-        state.withLock { state in
-            (state.byMember[user] ?? []).compactMap { state.channels[$0] }.sorted { $0.id < $1.id }
-        }
-    }
 
     /// Records a new message as the channel's newest.
     public func recordMessage(_ messageID: Snowflake, in channel: Snowflake) {

@@ -174,10 +174,7 @@ public struct GatewayCore {
             case .send(let frame):
                 actions.append(.send(connection: id, frame: frame))
             case .close(let code):
-                // The machine has closed itself; record it and tell the transport.
-                guard connections[id]?.closing == nil else { continue }
-                connections[id]?.closing = code
-                actions.append(.close(connection: id, code: code))
+                actions += close(id, code)
             case .identify(let user):
                 actions += identify(user, connection: id)
             case .resume(let user, let sessionID, let sequence):
@@ -193,15 +190,8 @@ public struct GatewayCore {
 
     /// Numbers the dispatch in the session's sequence, keeps it for RESUME, and sends
     /// it if the session is connected.
-    mutating func dispatch(_ type: String, payload: [UInt8], toSession sessionID: String) -> [Action] {
-        guard let frame = registry.dispatch(type, payload: payload, to: sessionID) else { return [] }
-        countDispatch(type)
-        guard let id = registry.connection(of: sessionID), connections[id]?.closing == nil else { return [] }
-        return [.send(connection: id, frame: frame)]
-    }
-
-    /// `gateway_dispatches_total`, by event name.
-    private mutating func countDispatch(_ type: String) {
+    mutating func dispatch(_ type: String, writing payload: some JSONWritable, toSession sessionID: String) -> [Action] {
+        guard let frame = registry.dispatch(type, writing: payload, to: sessionID) else { return [] }
         if let counter = dispatchCounters[type] {
             counter.increment()
         } else {
@@ -209,6 +199,12 @@ public struct GatewayCore {
             dispatchCounters[type] = counter
             counter.increment()
         }
+        guard let id = registry.connection(of: sessionID), connections[id]?.closing == nil else { return [] }
+        return [.send(connection: id, frame: frame)]
+    }
+
+    mutating func dispatch(_ type: String, payload: [UInt8], toSession sessionID: String) -> [Action] {
+        dispatch(type, writing: EncodedJSON(payload), toSession: sessionID)
     }
 
     /// To every session of the user, connected or waiting to be resumed: the one call
@@ -262,12 +258,7 @@ public struct GatewayCore {
             channels: directory.summaries(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
             readState: ReadStateList(states)
         )
-        // Written straight into its frame: a READY of 1,000 read states is 170 KB.
-        var actions: [Action] = []
-        if let frame = registry.dispatch("READY", writing: ready, to: sessionID) {
-            countDispatch("READY")
-            actions.append(.send(connection: id, frame: frame))
-        }
+        let actions = dispatch("READY", writing: ready, toSession: sessionID)
         connections[id]?.machine.ready()
         if let start = connection.identifiedAt { metrics.readyBuild.record(ContinuousClock.now - start) }
         return actions

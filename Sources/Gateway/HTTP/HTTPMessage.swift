@@ -55,6 +55,11 @@ public struct HTTPResponse: Sendable, Equatable {
         json(ErrorBody(code: status, message: message), status: status)
     }
 
+    /// A request refused as REQUEST_ERROR refuses it on the socket, with its HTTP status.
+    static func refused(_ error: RequestError) -> HTTPResponse {
+        .error(error.httpStatus, error.message)
+    }
+
     private struct ErrorBody: Encodable {
         var code: Int
         var message: String

@@ -149,7 +149,7 @@ public struct RESTAPI: Sendable {
             created.write(to: &writer)
             return HTTPResponse(status: 200, contentType: "application/json", body: writer.bytes)
         case .failure(let error):
-            return .error(error.httpStatus, error.message)
+            return .refused(error)
         case nil:
             return .error(503, "the gateway is not running")
         }
@@ -185,8 +185,7 @@ public struct RESTAPI: Sendable {
             return .error(400, "mention_count must be from 0 to \(ReadState.maximumMentionCount)")
         }
         guard directory.isMember(user, of: channelID) else {
-            let refusal = RequestError.missingAccess(channelID, op: .ack)
-            return .error(refusal.httpStatus, refusal.message)
+            return .refused(.missingAccess(channelID, op: .ack))
         }
         do {
             let change = try await engine.ack(
@@ -216,20 +215,20 @@ extension RESTAPI {
         }
         guard (1...ClientPayload.maximumBulkAcks).contains(request.readStates.count) else { return .error(400, usage) }
         for entry in request.readStates where !directory.isMember(user, of: entry.channelId) {
-            let refusal = RequestError.missingAccess(entry.channelId, op: .bulkAck)
-            return .error(refusal.httpStatus, refusal.message)
+            return .refused(.missingAccess(entry.channelId, op: .bulkAck))
         }
         var changes: [ReadStateChange] = []
+        var failure: (any Error)?
         do {
             for entry in request.readStates {
                 changes.append(try await engine.ack(user: user, channel: entry.channelId, messageID: entry.messageId))
             }
         } catch {
-            // Those applied before the failure stand, and their sessions hear of them.
-            messages.publishAcks(user: user, changes: changes, manual: false)
-            return .error(503, "read states unavailable: \(error)")
+            failure = error
         }
+        // Those applied before a failure stand, and the sessions hear of them.
         messages.publishAcks(user: user, changes: changes, manual: false)
+        if let failure { return .error(503, "read states unavailable: \(failure)") }
         return .json(BulkAckAnswer(readStates: changes.map { MessageAck($0, manual: false) }))
     }
 }

@@ -47,10 +47,8 @@ public struct WebClientFiles: Sendable {
         }
         var files: [String: File] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
-            guard let file = try? read(folder.appendingPathComponent(name)) else { continue }
-            files[name] = file
+            files[name] = try read(folder.appendingPathComponent(name))
         }
-        guard files["index.html"] != nil else { throw GatewayError.webClientMissing("index.html in \(folder.path)") }
         return WebClientFiles(source: .embedded(files))
     }
 
@@ -70,7 +68,7 @@ public struct WebClientFiles: Sendable {
     /// The answer for `GET path`, or nil when no file has that name (the caller's 404).
     func respond(to request: HTTPRequest) -> HTTPResponse? {
         guard let name = Self.fileName(request.path), let file = file(named: name) else { return nil }
-        var headers = [
+        let headers = [
             HTTPHeader("etag", file.etag),
             HTTPHeader("cache-control", "no-cache"),
             HTTPHeader("content-security-policy", Self.contentSecurityPolicy),
@@ -78,7 +76,6 @@ public struct WebClientFiles: Sendable {
             HTTPHeader("referrer-policy", "no-referrer"),
         ]
         if let known = request.ifNoneMatch, known.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == file.etag }) {
-            headers.removeAll { $0.name == "content-security-policy" }
             return HTTPResponse(status: 304, contentType: file.contentType, headers: headers, body: [])
         }
         return HTTPResponse(status: 200, contentType: file.contentType, headers: headers, body: file.bytes)

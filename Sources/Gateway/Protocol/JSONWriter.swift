@@ -101,18 +101,17 @@ public struct JSONWriter {
     }
 
     public mutating func bool(_ value: Bool) {
-        separate()
-        if value {
-            bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")] as [UInt8])
-        } else {
-            bytes.append(contentsOf: [UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e")] as [UInt8])
-        }
-        needsComma = true
+        literal(value ? "true" : "false")
     }
 
     public mutating func null() {
+        literal("null")
+    }
+
+    /// A JSON literal, from static text (no array built per call).
+    private mutating func literal(_ text: StaticString) {
         separate()
-        bytes.append(contentsOf: Array("null".utf8))
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
         needsComma = true
     }
 
@@ -182,4 +181,19 @@ public protocol JSONWritable {
 
 extension JSONWritable {
     public var estimatedJSONBytes: Int { 448 }
+}
+
+/// JSON already encoded (a dispatch's `d` encoded once for many sessions), written as is.
+public struct EncodedJSON: JSONWritable, Sendable {
+    public var bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public func write(to writer: inout JSONWriter) {
+        writer.raw(bytes)
+    }
+
+    public var estimatedJSONBytes: Int { bytes.count }
 }

@@ -29,19 +29,9 @@ public struct SessionRegistry {
         /// Numbers and records a dispatch, then drops the oldest frames past `limits`
         /// (the newest one is always kept).
         /// - Returns: the frame, and by how much the bytes kept changed.
-        mutating func dispatch(_ type: String, payload: [UInt8], limits: HistoryLimits) -> (frame: [UInt8], bytesDelta: Int) {
-            sequence += 1
-            return keep(ServerFrame.dispatch(type, sequence: sequence, payload: payload), limits: limits)
-        }
-
-        /// The same for a payload written straight into the frame (no copy of a large
-        /// `d`, such as READY's).
         mutating func dispatch(_ type: String, writing payload: some JSONWritable, limits: HistoryLimits) -> (frame: [UInt8], bytesDelta: Int) {
             sequence += 1
-            return keep(ServerFrame.dispatch(type, sequence: sequence, writing: payload), limits: limits)
-        }
-
-        private mutating func keep(_ frame: [UInt8], limits: HistoryLimits) -> (frame: [UInt8], bytesDelta: Int) {
+            let frame = ServerFrame.dispatch(type, sequence: sequence, writing: payload)
             let before = historyBytes
             history.append((sequence, frame))
             historyBytes += frame.count
@@ -149,13 +139,10 @@ public struct SessionRegistry {
 
     /// The same, for a `d` already encoded with ``ServerFrame/payload(_:)``.
     public mutating func dispatch(_ type: String, payload: [UInt8], to sessionID: String) -> [UInt8]? {
-        guard let (frame, delta) = records[sessionID]?.dispatch(type, payload: payload, limits: limits) else { return nil }
-        historyBytes += delta
-        if historyBytes > limits.totalBytes { makeRoom(keeping: sessionID) }
-        return frame
+        dispatch(type, writing: EncodedJSON(payload), to: sessionID)
     }
 
-    /// A dispatch whose payload is written straight into its frame (READY).
+    /// The same, for a `d` written straight into the frame (READY: no copy of 170 KB).
     public mutating func dispatch(_ type: String, writing payload: some JSONWritable, to sessionID: String) -> [UInt8]? {
         guard let (frame, delta) = records[sessionID]?.dispatch(type, writing: payload, limits: limits) else { return nil }
         historyBytes += delta

@@ -103,7 +103,9 @@ final class GatewayConnections {
             case .ackUncached(let acks):
                 let engine = engine, inbox = inbox
                 Task {
+                    // Those applied before a failure stand, and the sessions hear of them.
                     var changes: [ReadStateChange] = []
+                    var failure: (any Error)?
                     do {
                         for item in acks.items {
                             changes.append(
@@ -113,12 +115,12 @@ final class GatewayConnections {
                                 )
                             )
                         }
-                        inbox.post(.acked(user: acks.user, changes: changes, manual: acks.manual))
                     } catch {
-                        inbox.post(.acked(user: acks.user, changes: changes, manual: acks.manual))
-                        if let id = acks.connection {
-                            inbox.post(.requestFailed(connection: id, .unavailable("\(error)", op: acks.op)))
-                        }
+                        failure = error
+                    }
+                    inbox.post(.acked(user: acks.user, changes: changes, manual: acks.manual))
+                    if let failure, let id = acks.connection {
+                        inbox.post(.requestFailed(connection: id, .unavailable("\(failure)", op: acks.op)))
                     }
                 }
             case .mentionUncached(let users, let channel, let message):

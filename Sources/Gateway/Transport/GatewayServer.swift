@@ -54,8 +54,8 @@ public final class GatewayServer: Sendable {
                     metrics: rest.metrics,
                     configuration: configuration.session
                 )
-                let sessions = GatewayConnections(core: core, engine: rest.engine, inbox: inbox)
-                let loop = ServiceLoop(rest: rest, sessions: sessions, inbox: inbox)
+                let websockets = GatewayConnections(core: core, engine: rest.engine, inbox: inbox)
+                let loop = ServiceLoop(rest: rest, websockets: websockets, inbox: inbox)
                 loop.context = try LWSContext(
                     .init(
                         host: configuration.host,
@@ -69,7 +69,7 @@ public final class GatewayServer: Sendable {
                     )
                 )
                 let port = loop.context!.listenPort ?? configuration.port
-                sessions.resumeURL = "\(scheme)://\(configuration.host):\(port)/gateway"
+                websockets.resumeURL = "\(scheme)://\(configuration.host):\(port)/gateway"
                 listening.port.store(port, ordering: .releasing)
                 inbox.attach(loop.context!)
                 return loop
@@ -92,7 +92,7 @@ public final class GatewayServer: Sendable {
             if inbox.isStopping {
                 let now = Monotonic.milliseconds()
                 if deadline == nil { deadline = now + 2000 }
-                if loop.sessions.isEmpty || now >= deadline! { break }
+                if loop.websockets.isEmpty || now >= deadline! { break }
             }
         }
         ticker.cancel()

@@ -1,11 +1,11 @@
 internal import CWebsockets
 import Foundation
 
-/// The service thread's state: open HTTP connections by ID, and the gateway sessions. Touched only from lws
+/// The service thread's state: open HTTP connections by ID, and the gateway WebSockets. Touched only from lws
 /// callbacks, which all run on that thread, so it needs no lock.
 final class ServiceLoop {
     let rest: RESTAPI
-    let sessions: GatewayConnections
+    let websockets: GatewayConnections
     let inbox: ServiceInbox
     /// The context whose callbacks reach this object: owned here, so the context is
     /// destroyed (its last callbacks run) while this object is still alive. Set right
@@ -14,9 +14,9 @@ final class ServiceLoop {
     private var connections: [Int: HTTPConnection] = [:]
     private var nextID = 1
 
-    init(rest: RESTAPI, sessions: GatewayConnections, inbox: ServiceInbox) {
+    init(rest: RESTAPI, websockets: GatewayConnections, inbox: ServiceInbox) {
         self.rest = rest
-        self.sessions = sessions
+        self.websockets = websockets
         self.inbox = inbox
     }
 
@@ -36,22 +36,22 @@ final class ServiceLoop {
     }
 
     func established(_ wsi: OpaquePointer, sessionData: UnsafeMutableRawPointer) {
-        sessions.established(assignID(sessionData), wsi: wsi)
+        websockets.established(assignID(sessionData), wsi: wsi)
     }
 
     func received(sessionData: UnsafeMutableRawPointer, _ chunk: UnsafeRawBufferPointer) {
         guard let id = Self.id(sessionData) else { return }
-        sessions.receive(id, chunk)
+        websockets.receive(id, chunk)
     }
 
     func socketWritable(sessionData: UnsafeMutableRawPointer) -> Int32 {
         guard let id = Self.id(sessionData) else { return 0 }
-        return sessions.writable(id)
+        return websockets.writable(id)
     }
 
     func socketClosed(sessionData: UnsafeMutableRawPointer?) {
         guard let sessionData, let id = Self.id(sessionData) else { return }
-        sessions.closed(id)
+        websockets.closed(id)
         sessionData.storeBytes(of: 0, as: Int.self)
     }
 
@@ -121,13 +121,13 @@ final class ServiceLoop {
         for event in inbox.drain() {
             switch event {
             case .httpResponse(let id, let response): respond(id, response)
-            case .readyLoaded(let id, let user, let states): sessions.readyLoaded(id, user: user, states: states)
-            case .readyFailed(let id): sessions.readyFailed(id)
-            case .acked(let user, let changes, let manual): sessions.acked(user: user, changes: changes, manual: manual)
-            case .requestFailed(let id, let error): sessions.requestFailed(id, error)
-            case .sendMessage(let request): sessions.sendMessage(request)
-            case .tick: sessions.tick()
-            case .goAway: sessions.goAway()
+            case .readyLoaded(let id, let user, let states): websockets.readyLoaded(id, user: user, states: states)
+            case .readyFailed(let id): websockets.readyFailed(id)
+            case .acked(let user, let changes, let manual): websockets.acked(user: user, changes: changes, manual: manual)
+            case .requestFailed(let id, let error): websockets.requestFailed(id, error)
+            case .sendMessage(let request): websockets.sendMessage(request)
+            case .tick: websockets.tick()
+            case .goAway: websockets.goAway()
             }
         }
     }

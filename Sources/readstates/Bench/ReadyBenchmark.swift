@@ -18,7 +18,7 @@ struct ReadyBenchmark {
             let user = Snowflake(rawValue: 80_351_110_224_678_912)
             let channels = (0..<count).map { index in
                 ChatChannel(
-                    id: Snowflake(rawValue: (175_928_847_299_117_063 + UInt64(index)) << 0),
+                    id: Snowflake(rawValue: 175_928_847_299_117_063 + UInt64(index)),
                     name: "channel-\(index)",
                     members: [user],
                     lastMessageID: Snowflake(rawValue: 175_928_847_299_200_000 + UInt64(index) * 7)
@@ -28,7 +28,7 @@ struct ReadyBenchmark {
             try engine.insertLoaded(
                 user: user,
                 states: channels.enumerated().map { index, channel in
-                    ReadState(channelID: channel.id, lastMessageID: channel.lastMessageID!, mentionCount: index % 4, version: UInt32(index + 1))
+                    ReadState(channelID: channel.id, lastMessageID: channel.lastMessageID ?? .zero, mentionCount: index % 4, version: UInt32(index + 1))
                 }
             )
             var configuration = SessionMachine.Configuration()
