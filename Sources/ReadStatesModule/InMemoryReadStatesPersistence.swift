@@ -3,8 +3,10 @@ import Synchronization
 
 /// A ``ReadStatesPersistence`` over a dictionary: for tests, for benchmarks that
 /// want no I/O, and as the reference behaviour of a store.
-public final class InMemoryReadStatesPersistence: ReadStatesPersistence, ReadStatesStore, ChannelStore {
+public final class InMemoryReadStatesPersistence: ReadStatesPersistence, ReadStatesStore, ChannelStore, ServingHistory {
     private let storage = Mutex<ReadStatesByUser>([:])
+    /// (generation, serving): a new instance is a new history (nothing survives it).
+    private let history = Mutex<(generation: UInt32?, serving: Bool)>((nil, false))
     private let channels = Mutex<[Snowflake: ChatChannel]>([:])
     private let loadsCount = Atomic<Int>(0)
 
@@ -50,6 +52,20 @@ public final class InMemoryReadStatesPersistence: ReadStatesPersistence, ReadSta
 
     /// How many times `load` was called.
     public var loads: Int { loadsCount.load(ordering: .relaxed) }
+
+    // MARK: ServingHistory
+
+    public func beginServing() async throws -> UInt32 {
+        history.withLock { history in
+            let generation = ServingGeneration.begin(stored: history.generation, wasServing: history.serving)
+            history = (generation, true)
+            return generation
+        }
+    }
+
+    public func endServing() async throws {
+        history.withLock { $0.serving = false }
+    }
 
     // MARK: ChannelStore
 

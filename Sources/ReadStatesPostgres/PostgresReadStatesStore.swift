@@ -15,7 +15,7 @@ import PostgresNIO
 /// Every call is bounded by ``Configuration/timeout``: while the server is down,
 /// postgres-nio's pool waits for a connection rather than failing, and the
 /// write-behind flusher must see a failure to back off and keep the data pending.
-public final class PostgresReadStatesStore: ReadStatesStore, ChannelStore {
+public final class PostgresReadStatesStore: ReadStatesStore, ChannelStore, ServingHistory {
     public struct Configuration: Sendable {
         /// `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`
         public var url: PostgresURL
@@ -122,6 +122,41 @@ public final class PostgresReadStatesStore: ReadStatesStore, ChannelStore {
                 """,
                 logger: self.logger
             )
+        }
+    }
+
+    // MARK: ServingHistory
+
+    public func beginServing() async throws -> UInt32 {
+        let logger = logger
+        return try await bounded {
+            try await self.client.withTransaction(logger: logger) { connection in
+                var stored: (Int64, Bool)?
+                let rows = try await connection.query(
+                    "SELECT generation, serving FROM serving_history WHERE id = 1 FOR UPDATE",
+                    logger: logger
+                )
+                for try await row in rows.decode((Int64, Bool).self) { stored = row }
+                let generation = ServingGeneration.begin(
+                    stored: stored.map { UInt32(truncatingIfNeeded: $0.0) },
+                    wasServing: stored?.1 ?? false
+                )
+                let value = Int64(generation)
+                try await connection.query(
+                    """
+                    INSERT INTO serving_history (id, generation, serving) VALUES (1, \(value), true)
+                    ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, serving = true
+                    """,
+                    logger: logger
+                )
+                return generation
+            }
+        }
+    }
+
+    public func endServing() async throws {
+        try await bounded {
+            try await self.client.query("UPDATE serving_history SET serving = false WHERE id = 1", logger: self.logger)
         }
     }
 

@@ -40,6 +40,19 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            "v3-serving-history",
+            [
+                // One row (see `ServingHistory`): written when a run begins and when it ends.
+                """
+                CREATE TABLE serving_history (
+                    id integer PRIMARY KEY CHECK (id = 1),
+                    generation bigint NOT NULL,
+                    serving boolean NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 
     /// An arbitrary constant naming our advisory lock.

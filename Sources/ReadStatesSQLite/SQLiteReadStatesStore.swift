@@ -10,7 +10,7 @@ public import Snowflake
 /// blocks on I/O); the write-behind's batches run on the caller's thread, which is the
 /// flusher's own (see ``write(_:)``).
 /// Snowflakes are stored as SQLite's signed 64-bit integers (same bits).
-public final class SQLiteReadStatesStore: ReadStatesStore, ChannelStore {
+public final class SQLiteReadStatesStore: ReadStatesStore, ChannelStore, ServingHistory {
     private let pool: DatabasePool
 
     /// Opens (creating if needed) `read_states.sqlite` in `directory` and migrates
@@ -64,7 +64,44 @@ public final class SQLiteReadStatesStore: ReadStatesStore, ChannelStore {
                     """
             )
         }
+        migrator.registerMigration("v3-serving-history") { db in
+            // One row (see `ServingHistory`): written when a run begins and when it ends.
+            try db.execute(
+                sql: """
+                    CREATE TABLE serving_history (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        generation INTEGER NOT NULL,
+                        serving INTEGER NOT NULL
+                    )
+                    """
+            )
+        }
         return migrator
+    }
+
+    // MARK: ServingHistory
+
+    public func beginServing() async throws -> UInt32 {
+        try await pool.write { db in
+            let row = try Row.fetchOne(db, sql: "SELECT generation, serving FROM serving_history WHERE id = 1")
+            let stored: Int64? = row?[0]
+            let wasServing: Bool = row?[1] ?? false
+            let generation = ServingGeneration.begin(stored: stored.map { UInt32(truncatingIfNeeded: $0) }, wasServing: wasServing)
+            try db.execute(
+                sql: """
+                    INSERT INTO serving_history (id, generation, serving) VALUES (1, ?, 1)
+                    ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, serving = 1
+                    """,
+                arguments: [Int64(generation)]
+            )
+            return generation
+        }
+    }
+
+    public func endServing() async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE serving_history SET serving = 0 WHERE id = 1")
+        }
     }
 
     // MARK: ChannelStore

@@ -152,6 +152,19 @@ struct ServeCommand: AsyncParsableCommand {
             return
         }
         let directory = ChannelDirectory(channels)
+        // Marked in the store now; unmarked only after the final write succeeds, so the
+        // next run knows whether clients' versions still hold (see `ServingHistory`).
+        let versions: ReadStateVersions
+        if let history = opened.store as? any ServingHistory {
+            do {
+                versions = ReadStateVersions(generation: try await history.beginServing())
+            } catch {
+                await opened.close()
+                throw error
+            }
+        } else {
+            versions = .random()
+        }
         let metrics = GatewayMetrics()
         metrics.addSource {
             let cache = engine.statistics
@@ -196,6 +209,7 @@ struct ServeCommand: AsyncParsableCommand {
                 channelStore: channelStore,
                 metrics: metrics,
                 webClient: webClient,
+                versions: versions,
                 serving: { shared.value }
             )
         )
@@ -233,6 +247,12 @@ struct ServeCommand: AsyncParsableCommand {
             )
             await opened.close()
             throw ExitCode(1)
+        }
+        do {
+            try await (opened.store as? any ServingHistory)?.endServing()
+        } catch {
+            // Nothing is lost; the next run only sends every client the full set once.
+            logger.warning("could not mark the run as ended cleanly", metadata: ["error": "\(error)"])
         }
         let statistics = writeBehind.statistics
         logger.info("stopped", metadata: ["rows_written": "\(statistics.rowsWritten)", "pending": "\(statistics.pendingStates)"])

@@ -40,7 +40,7 @@ struct GatewayClientSessionTests {
             "READY", sequence: sequence,
             ReadyPayload(
                 v: 10, sessionId: session, resumeGatewayUrl: "ws://127.0.0.1:9000/gateway", user: .init(id: id(1)),
-                channels: [], readState: ReadStateList([])
+                channels: [], readState: ReadStateList([], versions: .init(generation: 1))
             )
         )
         return try! ServerMessage.decode(frame)
@@ -53,6 +53,28 @@ struct GatewayClientSessionTests {
         _ = session.received(.hello(heartbeatIntervalMilliseconds: 1000), now: 0)
         _ = session.received(ready(), now: 10)
         return session
+    }
+
+    @Test func aClientThatKeepsItsStatesIdentifiesAgainWithTheHighestVersionItSaw() throws {
+        var session = GatewayClientSession(token: "t", url: url, keepsReadStates: true, firstHeartbeatFraction: 0.5)
+        session.connected()
+        #expect(frames(session.received(.hello(heartbeatIntervalMilliseconds: 1000), now: 0)) == [.identify(token: "t")])
+        _ = session.received(ready(), now: 10)
+        let generation = UInt64(1) << 32
+        #expect(session.readStateVersion == generation)
+        let ack = { (version: UInt64) in
+            var ack = MessageAck(.updated(ReadState(channelID: id(5), lastMessageID: id(6), mentionCount: 0, version: 1)), manual: false, versions: .init(generation: 1))
+            ack.version = version
+            return ServerMessage.dispatch(sequence: 2, .messageAck(ack))
+        }
+        _ = session.received(ack(generation | 9), now: 11)
+        _ = session.received(ack(generation | 4), now: 12)
+        // Another generation's version is not comparable: ignored.
+        _ = session.received(ack(UInt64(2) << 32 | 1), now: 13)
+        #expect(session.readStateVersion == generation | 9)
+        // The session cannot be resumed: IDENTIFY again, with the version.
+        let again = frames(session.received(.invalidSession(resumable: false), now: 20))
+        #expect(again == [.identify(token: "t", readStateVersion: generation | 9)])
     }
 
     @Test func identifiesAfterHelloAndIsReadyAfterREADY() {

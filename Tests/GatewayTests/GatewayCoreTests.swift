@@ -12,19 +12,28 @@ import Testing
     let general = id(10)
     let solo = id(11)
 
-    func makeCore(_ configure: (inout SessionMachine.Configuration) -> Void = { _ in }) -> GatewayCore {
+    /// The store's generation the cores here serve with.
+    let versions = ReadStateVersions(generation: 77)
+
+    func makeCore(
+        channels extra: [ChatChannel] = [],
+        _ configure: (inout SessionMachine.Configuration) -> Void = { _ in }
+    ) -> GatewayCore {
         var configuration = SessionMachine.Configuration()
         configure(&configuration)
         var core = GatewayCore(
             engine: engine,
-            directory: ChannelDirectory([
-                ChatChannel(id: general, name: "general", members: [id(1), id(2)]),
-                ChatChannel(id: solo, name: "solo", members: [id(1)]),
-            ]),
+            directory: ChannelDirectory(
+                [
+                    ChatChannel(id: general, name: "general", members: [id(1), id(2)]),
+                    ChatChannel(id: solo, name: "solo", members: [id(1)]),
+                ] + extra
+            ),
             tokens: tokens,
             messageIDs: SnowflakeGenerator(worker: 1, process: 1),
             metrics: GatewayMetrics(),
-            configuration: configuration
+            configuration: configuration,
+            versions: versions
         )
         var next = 0
         core.newSessionID = {
@@ -67,6 +76,99 @@ import Testing
             actions = core.readyLoaded(connection, user: id(user), states: engine.readStatesIfCached(of: id(user)) ?? [])
         }
         return actions
+    }
+
+    /// READY's `read_state` on `connection` after IDENTIFY with `identifyBody` (`d`).
+    func readState(_ core: inout GatewayCore, _ connection: Int, identifyBody: String) throws -> (version: UInt64, partial: Bool, channels: Set<UInt64>) {
+        _ = core.connected(connection, now: 0)
+        let actions = core.received(connection, frame: frame(#"{"op":2,"d":\#(identifyBody)}"#), now: 0)
+        let ready = try #require(sent(actions)[connection]?.first { $0["t"] as? String == "READY" })
+        let list = try #require((ready["d"] as? [String: Any])?["read_state"] as? [String: Any])
+        let entries = try #require(list["entries"] as? [[String: Any]])
+        return (
+            try #require((list["version"] as? NSNumber)?.uint64Value),
+            try #require(list["partial"] as? Bool),
+            Set(entries.compactMap { ($0["id"] as? String).flatMap(UInt64.init) })
+        )
+    }
+
+    @Test func aVersionedIdentifyGetsExactlyTheStatesChangedSinceItsVersion() throws {
+        let channels = (20...25).map { ChatChannel(id: id(UInt64($0)), name: "c\($0)", members: [id(1), id(2)]) }
+        var core = makeCore(channels: channels)
+        let token = tokens.mint(user: id(1))
+        // Every channel has a state, so that a full READY lists all of them.
+        try engine.insertLoaded(user: id(1), states: channels.enumerated().map { index, channel in
+            ReadState(channelID: channel.id, lastMessageID: id(5), mentionCount: 0, version: UInt32(index + 1))
+        })
+        ready(&core, 2, user: 2)
+        let first = try readState(&core, 1, identifyBody: #"{"token":"\#(token)"}"#)
+        #expect(!first.partial && first.channels.count == 6)
+        #expect(first.version == UInt64(77) << 32 | 6, "the generation in the high bits, the user's highest version in the low")
+
+        // Two acks and a mention, from this session and from another user.
+        for channel in [20, 22] {
+            _ = core.received(1, frame: frame(#"{"op":101,"d":{"channel_id":"\#(id(UInt64(channel)).rawValue)","message_id":"\#(id(60).rawValue)"}}"#), now: 1)
+        }
+        _ = core.sendMessage("hi <@\(id(1).rawValue)>", nonce: nil, to: id(23), from: id(2), connection: 2)
+
+        let versioned = #"{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":\#(first.version)}}"#
+        let partial = try readState(&core, 3, identifyBody: versioned)
+        #expect(partial.partial)
+        #expect(partial.channels == [id(20).rawValue, id(22).rawValue, id(23).rawValue])
+        #expect(partial.version == first.version + 3)
+
+        // Up to date: nothing to send.
+        let upToDate = try readState(&core, 4, identifyBody: #"{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":\#(partial.version)}}"#)
+        #expect(upToDate.partial && upToDate.channels.isEmpty)
+        // Ahead of the server (it lost state), another generation (a restart that lost
+        // changes, another deployment), no capability, or -1: the full set.
+        for body in [
+            #"{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":\#(partial.version + 1)}}"#,
+            #"{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":\#(UInt64(78) << 32 | 2)}}"#,
+            #"{"token":"\#(token)","capabilities":3,"client_state":{"read_state_version":\#(first.version)}}"#,
+            #"{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":-1}}"#,
+        ] {
+            let full = try readState(&core, 5 + body.count, identifyBody: body)
+            #expect(!full.partial && full.channels.count == 6, "\(body)")
+        }
+        // A version no JavaScript client could hold is a malformed payload.
+        _ = core.connected(99, now: 0)
+        let tooLarge = core.received(99, frame: frame(#"{"op":2,"d":{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":9007199254740992}}}"#), now: 0)
+        #expect(closes(tooLarge)[99] == .decodeError)
+    }
+
+    @Test func aPartialREADYIsRightAfterTheUserWasEvictedAndReloaded() async throws {
+        // One shard with room for 4 states: a second user with 4 states evicts the first.
+        let persistence = InMemoryReadStatesPersistence()
+        let small = ReadStates(configuration: .init(capacity: 4, maximumUsers: 10, shards: 1), persistence: persistence)
+        let channels = (20...23).map { ChatChannel(id: id(UInt64($0)), name: "c\($0)", members: [id(1)]) }
+        var core = GatewayCore(
+            engine: small, directory: ChannelDirectory(channels), tokens: tokens,
+            messageIDs: SnowflakeGenerator(worker: 1, process: 1), metrics: GatewayMetrics(),
+            configuration: .init(), versions: versions
+        )
+        for channel in channels { _ = try await small.ack(user: id(1), channel: channel.id, messageID: id(5)) }
+        let token = tokens.mint(user: id(1))
+        let seen = try readState(&core, 1, identifyBody: #"{"token":"\#(token)"}"#).version
+        for channel in [21, 23] {
+            _ = core.received(1, frame: frame(#"{"op":101,"d":{"channel_id":"\#(id(UInt64(channel)).rawValue)","message_id":"\#(id(9).rawValue)"}}"#), now: 1)
+        }
+        for channel in 30...33 { _ = try await small.ack(user: id(2), channel: id(UInt64(channel)), messageID: id(5)) }
+        #expect(small.readStatesIfCached(of: id(1)) == nil, "user 1 was evicted (its dirty states went to the store)")
+
+        // IDENTIFY with the version: the transport loads the user, then READY.
+        _ = core.connected(2, now: 0)
+        let identify = core.received(
+            2, frame: frame(#"{"op":2,"d":{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":\#(seen)}}}"#), now: 2
+        )
+        #expect(identify == [.loadForReady(connection: 2, user: id(1))])
+        let loaded = try await small.readStates(of: id(1))
+        let ready = try #require(sent(core.readyLoaded(2, user: id(1), states: loaded))[2]?.first)
+        let list = try #require((ready["d"] as? [String: Any])?["read_state"] as? [String: Any])
+        #expect(list["partial"] as? Bool == true)
+        let entries = try #require(list["entries"] as? [[String: Any]])
+        #expect(Set(entries.compactMap { $0["id"] as? String }) == [String(id(21).rawValue), String(id(23).rawValue)])
+        #expect((list["version"] as? NSNumber)?.uint64Value == seen + 2)
     }
 
     @Test func identifyLoadsAnUncachedUserThenSendsREADY() throws {

@@ -22,7 +22,7 @@ import Testing
         let states = (0..<300).map {
             ReadState(channelID: Snowflake(rawValue: UInt64($0) << 22 | 1), lastMessageID: Snowflake(rawValue: UInt64($0) * 977), mentionCount: $0 % 5, version: UInt32($0))
         }
-        let list = ReadStateList(states)
+        let list = ReadStateList(states, versions: .init(generation: ServingGeneration.limit - 1))
         #expect(ServerFrame.dispatch("READY", sequence: 7, writing: list) == ServerFrame.dispatch("READY", sequence: 7, payload: ServerFrame.payload(list)))
     }
 
@@ -73,16 +73,16 @@ import Testing
                     .init(id: Snowflake(rawValue: 1), name: awkward, lastMessageId: nil),
                     .init(id: Snowflake(rawValue: 2), name: "", lastMessageId: Snowflake(rawValue: 99)),
                 ],
-                readState: ReadStateList(states)
+                readState: ReadStateList(states, versions: .init(generation: ServingGeneration.limit - 1))
             )
         )
-        try sameJSON(ReadStateList([]))
+        try sameJSON(ReadStateList([], versions: .init(generation: 1)))
     }
 
     @Test func eventsMatchTheEncoder() throws {
         let state = ReadState(channelID: Snowflake(rawValue: 5), lastMessageID: Snowflake(rawValue: 6), mentionCount: 65_535, version: .max)
-        try sameJSON(MessageAck(.updated(state), manual: true))
-        try sameJSON(MessageAck(.unchanged(state), manual: false))
+        try sameJSON(MessageAck(.updated(state), manual: true, versions: .init(generation: ServingGeneration.limit - 1)))
+        try sameJSON(MessageAck(.unchanged(state), manual: false, versions: .init(generation: 1)))
         for nonce in [nil, awkward] {
             try sameJSON(
                 MessageCreate(

@@ -163,6 +163,9 @@ import Testing
             await alice.expectShows("rate limited: too many payloads in a minute [close 4008")
             // A new session follows (the limit counts per session) and takes new lines.
             await alice.expectShows("ready: signed in as \(Self.alice)", times: 2)
+            // The client kept its read states and sent its version: READY brought only
+            // what changed (nothing: it had seen the acks of its own messages).
+            await alice.expectShows("0 read states changed")
             alice.type("after the limit")
             await alice.expectShows("[#pair] you: after the limit")
             #expect(try await alice.finish() == 0)

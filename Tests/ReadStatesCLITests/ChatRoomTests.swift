@@ -25,7 +25,7 @@ struct ChatRoomTests {
                     .init(id: general, name: "general", lastMessageId: generalLast.map { Snowflake(rawValue: $0) }),
                     .init(id: random, name: "random", lastMessageId: nil),
                 ],
-                readState: ReadStateList(states)
+                readState: ReadStateList(states, versions: .init(generation: 1))
             )
         )
         return room
@@ -40,6 +40,30 @@ struct ChatRoomTests {
             id: Snowflake(rawValue: id), channelId: channel, author: .init(id: author), content: "m\(id)",
             mentions: mentioning.map { .init(id: $0) }, mentionEveryone: everyone, nonce: nil
         )
+    }
+
+    @Test func aPartialREADYChangesOnlyItsEntriesAndAFullOneReplacesAll() {
+        var room = room(generalLast: 500, readUpTo: 400, mentions: 2)
+        let channels: [ReadyPayload.Channel] = [
+            .init(id: general, name: "general", lastMessageId: Snowflake(rawValue: 500)),
+            .init(id: random, name: "random", lastMessageId: Snowflake(rawValue: 700)),
+        ]
+        let versions = ReadStateVersions(generation: 1)
+        let changed = ReadState(channelID: random, lastMessageID: Snowflake(rawValue: 700), mentionCount: 0, version: 9)
+        let unchanged = ReadState(channelID: general, lastMessageID: Snowflake(rawValue: 400), mentionCount: 2, version: 3)
+        let ready = { (list: ReadStateList) in
+            ReadyPayload(v: 10, sessionId: "s2", resumeGatewayUrl: "ws://x/gateway", user: .init(id: me), channels: channels, readState: list)
+        }
+        let partial = ReadStateList([unchanged, changed], versions: versions, since: versions.client(3))
+        #expect(partial.partial && partial.entries.map(\.id) == [random])
+        let shown = lines(room.ready(ready(partial)))
+        #expect(shown.first?.hasSuffix("1 read state changed") == true)
+        #expect(room.channels.map(\.readUpTo) == [Snowflake(rawValue: 400), Snowflake(rawValue: 700)])
+        #expect(room.channels.map(\.mentions) == [2, 0])
+        // A full READY without general's state: general has none any more.
+        _ = room.ready(ready(ReadStateList([changed], versions: versions)))
+        #expect(room.channels.map(\.readUpTo) == [nil, Snowflake(rawValue: 700)])
+        #expect(room.channels.map(\.mentions) == [0, 0])
     }
 
     @Test func theSidebarShowsUnreadMarkersAndMentions() {
@@ -65,7 +89,7 @@ struct ChatRoomTests {
         #expect(lines(joined).first == "-- #general (\(general)) --")
         #expect(joined.contains(.send(.ack(channelID: general, messageID: Snowflake(rawValue: 603), manual: false, mentionCount: 0))))
         let acked = room.messageAcked(
-            MessageAck(.updated(ReadState(channelID: general, lastMessageID: Snowflake(rawValue: 603), mentionCount: 0, version: 9)), manual: false)
+            MessageAck(.updated(ReadState(channelID: general, lastMessageID: Snowflake(rawValue: 603), mentionCount: 0, version: 9)), manual: false, versions: .init(generation: 1))
         )
         #expect(lines(acked) == ["badges: #general | #random"])
 

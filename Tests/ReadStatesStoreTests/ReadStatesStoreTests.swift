@@ -63,3 +63,33 @@ import Testing
         #expect(next.state.version > mentioned.state.version)
     }
 }
+
+/// The serving history (``ServingHistory``): the generation stays across runs that end
+/// cleanly and moves on after one that did not.
+@Suite(.timeLimit(.minutes(3))) struct ServingHistoryTests {
+    @Test(arguments: StoreKind.allCases)
+    func aCleanRunKeepsTheGenerationAndAnUncleanOneMovesIt(kind: StoreKind) async throws {
+        let (store, reopen) = try await kind.make()
+        let history = try #require(store as? any ServingHistory)
+        let first = try await history.beginServing()
+        #expect((1..<ServingGeneration.limit).contains(first))
+        try await history.endServing()
+        // A restart after a clean end: the same history.
+        let reopened = try #require(try await reopen() as? any ServingHistory)
+        #expect(try await reopened.beginServing() == first)
+        // That run never ends (a crash): the next one is a new generation.
+        let afterCrash = try #require(try await reopen() as? any ServingHistory)
+        let second = try await afterCrash.beginServing()
+        #expect(second == ServingGeneration.next(after: first))
+        try await afterCrash.endServing()
+        #expect(try await afterCrash.beginServing() == second)
+    }
+
+    @Test func generationsStayExactInJavaScript() {
+        #expect(ServingGeneration.next(after: ServingGeneration.limit - 1) == 1)
+        #expect(ServingGeneration.begin(stored: nil, wasServing: false) < ServingGeneration.limit)
+        #expect(ServingGeneration.begin(stored: 5, wasServing: false) == 5)
+        #expect(ServingGeneration.begin(stored: 5, wasServing: true) == 6)
+        #expect(UInt64(ServingGeneration.limit - 1) << 32 | UInt64(UInt32.max) < 1 << 53)
+    }
+}

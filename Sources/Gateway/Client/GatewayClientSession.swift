@@ -42,6 +42,13 @@ public struct GatewayClientSession: Sendable {
     public private(set) var sessionID: String?
     /// The last dispatch's `s`: what RESUME asks to continue after.
     public private(set) var sequence: Int?
+    /// The highest read-state version seen (READY's `read_state.version`, then
+    /// MESSAGE_ACKs of the same generation), sent in IDENTIFY when
+    /// ``keepsReadStates`` so that READY brings only what changed.
+    public private(set) var readStateVersion: UInt64?
+    /// The application keeps the read states it has across connections and applies a
+    /// partial READY on top of them (VERSIONED_READ_STATES).
+    public let keepsReadStates: Bool
     private let url: String
     private var resumeURL: String?
     private var heartbeatInterval: UInt64 = 0
@@ -57,8 +64,9 @@ public struct GatewayClientSession: Sendable {
     ///     `resume_gateway_url` once known).
     ///   - firstHeartbeatFraction: how far into the first interval the first heartbeat
     ///     goes (random by default, so thousands of clients do not beat in step).
-    public init(token: String, url: String, firstHeartbeatFraction: Double = .random(in: 0..<1)) {
+    public init(token: String, url: String, keepsReadStates: Bool = false, firstHeartbeatFraction: Double = .random(in: 0..<1)) {
         self.token = token
+        self.keepsReadStates = keepsReadStates
         self.url = url
         self.firstHeartbeatFraction = firstHeartbeatFraction
     }
@@ -86,7 +94,7 @@ public struct GatewayClientSession: Sendable {
                 return [.send(ClientPayload.resume(token: token, sessionID: sessionID, sequence: sequence).frame)]
             }
             phase = .identifying
-            return [.send(ClientPayload.identify(token: token).frame)]
+            return [.send(identify.frame)]
         case .heartbeatAck:
             awaitingHeartbeatAck = false
             return []
@@ -102,7 +110,7 @@ public struct GatewayClientSession: Sendable {
             phase = .identifying
             return [
                 .notice("the session could not be resumed; identifying again"),
-                .send(ClientPayload.identify(token: token).frame),
+                .send(identify.frame),
             ]
         case .dispatch(let sequence, let event):
             self.sequence = sequence
@@ -114,6 +122,13 @@ public struct GatewayClientSession: Sendable {
                 phase = .ready
                 attempts = 0
                 everReady = true
+                readStateVersion = ready.readState.version
+            case .messageAck(let ack):
+                // Versions of another generation (a restarted server that lost state)
+                // are not comparable; READY will set the new one.
+                if let known = readStateVersion, known >> 32 == ack.version >> 32, ack.version > known {
+                    readStateVersion = ack.version
+                }
             case .resumed:
                 phase = .ready
                 attempts = 0
@@ -124,6 +139,11 @@ public struct GatewayClientSession: Sendable {
             actions.append(.event(event))
             return actions
         }
+    }
+
+    /// IDENTIFY, with the read-state version when the application keeps its states.
+    private var identify: ClientPayload {
+        .identify(token: token, readStateVersion: keepsReadStates ? readStateVersion : nil)
     }
 
     /// Heartbeats and zombie detection; call it at least a few times a second.

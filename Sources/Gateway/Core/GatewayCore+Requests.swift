@@ -68,7 +68,7 @@ extension GatewayCore {
     public mutating func acked(user: Snowflake, changes: [ReadStateChange], manual: Bool) -> [Action] {
         var actions: [Action] = []
         for change in changes where change.isUpdated {
-            actions += dispatch("MESSAGE_ACK", payload: ServerFrame.payload(MessageAck(change, manual: manual)), toUser: user)
+            actions += dispatch("MESSAGE_ACK", payload: ServerFrame.payload(MessageAck(change, manual: manual, versions: versions)), toUser: user)
         }
         return actions
     }

@@ -57,6 +57,8 @@ public struct GatewayCore {
         var identifiedAt: ContinuousClock.Instant?
         /// Set once the core closed it, with the code sent.
         var closing: GatewayCloseCode?
+        /// The read-state version IDENTIFY said the client holds (a partial READY).
+        var readStateVersion: UInt64?
     }
 
     let engine: ReadStates
@@ -65,6 +67,8 @@ public struct GatewayCore {
     let messageIDs: SnowflakeGenerator
     let metrics: GatewayMetrics
     let configuration: SessionMachine.Configuration
+    /// How versions go to clients (the store's generation).
+    let versions: ReadStateVersions
     /// READY's `resume_gateway_url` (set once the transport knows its port).
     public var resumeURL = ""
     var connections: [Int: Connection] = [:]
@@ -80,8 +84,10 @@ public struct GatewayCore {
         tokens: TokenAuthority,
         messageIDs: SnowflakeGenerator,
         metrics: GatewayMetrics,
-        configuration: SessionMachine.Configuration
+        configuration: SessionMachine.Configuration,
+        versions: ReadStateVersions = .random()
     ) {
+        self.versions = versions
         self.engine = engine
         self.directory = directory
         self.tokens = tokens
@@ -175,7 +181,8 @@ public struct GatewayCore {
                 actions.append(.send(connection: id, frame: frame))
             case .close(let code):
                 actions += close(id, code)
-            case .identify(let user):
+            case .identify(let user, let readStateVersion):
+                connections[id]?.readStateVersion = readStateVersion
                 actions += identify(user, connection: id)
             case .resume(let user, let sessionID, let sequence):
                 actions += resume(sessionID, user: user, sequence: sequence, connection: id, now: now)
@@ -256,7 +263,7 @@ public struct GatewayCore {
             resumeGatewayUrl: resumeURL,
             user: .init(id: user),
             channels: directory.summaries(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
-            readState: ReadStateList(states)
+            readState: ReadStateList(states, versions: versions, since: connection.readStateVersion)
         )
         let actions = dispatch("READY", writing: ready, toSession: sessionID)
         connections[id]?.machine.ready()

@@ -5,17 +5,34 @@ public struct HTTPRequest: Sendable {
     public var method: String
     /// The path without the query string.
     public var path: String
+    /// The query string (after `?`, arguments joined by `&`), if any.
+    public var query: String?
     public var authorization: String?
     /// `If-None-Match`: the ETag of the copy the client has.
     public var ifNoneMatch: String?
     public var body: [UInt8]
 
-    public init(method: String, path: String, authorization: String? = nil, ifNoneMatch: String? = nil, body: [UInt8] = []) {
+    public init(
+        method: String, path: String, query: String? = nil, authorization: String? = nil, ifNoneMatch: String? = nil, body: [UInt8] = []
+    ) {
         self.method = method
         self.path = path
+        self.query = query
         self.authorization = authorization
         self.ifNoneMatch = ifNoneMatch
         self.body = body
+    }
+}
+
+extension HTTPRequest {
+    /// The value of the query argument `name` (the first, if repeated); nil when absent.
+    public func queryArgument(_ name: String) -> Substring? {
+        guard let query else { return nil }
+        for argument in query.split(separator: "&") {
+            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts[0] == name { return parts.count > 1 ? parts[1] : "" }
+        }
+        return nil
     }
 }
 

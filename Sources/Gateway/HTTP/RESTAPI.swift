@@ -13,7 +13,7 @@ import Synchronization
 /// | `GET /metrics` | Prometheus text: connections, dispatches by event, READY build time, cache figures, flusher figures |
 /// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
 /// | `/api/…` | 503 while starting or stopping: a load balancer or client retries elsewhere |
-/// | `GET /api/users/@me/read-states` | the caller's read states |
+/// | `GET /api/users/@me/read-states[?since=N]` | the caller's read states (since version N: the changed ones, `"partial": true`) |
 /// | `POST /api/channels` | create a channel (admin token) |
 /// | `POST /api/channels/{channel_id}/messages` | send a message (members only) |
 /// | `POST /api/read-states/ack-bulk` | `{"read_states": [{"channel_id", "message_id"}]}` (1 to 100): BULK_ACK's twin; 403 if any channel is not the user's, and then nothing changes |
@@ -35,6 +35,8 @@ public struct RESTAPI: Sendable {
     public let serving: @Sendable () -> Bool
     /// The web client served at `/` (nil: none).
     public let webClient: WebClientFiles?
+    /// How versions go to clients (the store's generation), here and on the gateway.
+    public let versions: ReadStateVersions
     /// Largest request body accepted.
     /// (16 KiB, as a gateway frame: a bulk ack of 100 states takes about 8 KiB.)
     public static let maximumBodyBytes = 16 * 1024
@@ -46,8 +48,10 @@ public struct RESTAPI: Sendable {
         channelStore: (any ChannelStore)? = nil,
         metrics: GatewayMetrics = GatewayMetrics(),
         webClient: WebClientFiles? = nil,
+        versions: ReadStateVersions = .random(),
         serving: @escaping @Sendable () -> Bool
     ) {
+        self.versions = versions
         self.webClient = webClient
         self.channelStore = channelStore
         self.metrics = metrics
@@ -69,7 +73,7 @@ public struct RESTAPI: Sendable {
         case ("GET", ["metrics"]):
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.scrape())
         case ("GET", ["api", "users", "@me", "read-states"]):
-            return await withUser(request) { user in await readStates(of: user) }
+            return await withUser(request) { user in await readStates(of: user, since: request.queryArgument("since")) }
         case ("POST", let parts) where parts.count == 6 && parts[0] == "api" && parts[1] == "channels"
             && parts[3] == "messages" && parts[5] == "ack":
             return await withUser(request) { user in
@@ -155,10 +159,19 @@ public struct RESTAPI: Sendable {
         }
     }
 
-    private func readStates(of user: Snowflake) async -> HTTPResponse {
+    /// `?since=N`: only the states changed after version N, as a partial READY
+    /// (``ReadStateList/init(_:versions:since:)``).
+    private func readStates(of user: Snowflake, since: Substring?) async -> HTTPResponse {
+        var clientVersion: UInt64?
+        if let since {
+            guard let version = UInt64(since), version < 1 << 53 else {
+                return .error(400, "since must be a read-state version (0 to 2^53-1)")
+            }
+            clientVersion = version
+        }
         do {
             let states = try await engine.readStates(of: user)
-            return .json(ReadStateList(states))
+            return .json(ReadStateList(states, versions: versions, since: clientVersion))
         } catch {
             return .error(503, "read states unavailable: \(error)")
         }
@@ -196,7 +209,7 @@ public struct RESTAPI: Sendable {
                 mentionCount: options.mentionCount ?? 0
             )
             messages.publishAcks(user: user, changes: [change], manual: options.manual ?? false)
-            return .json(MessageAck(change, manual: options.manual ?? false))
+            return .json(MessageAck(change, manual: options.manual ?? false, versions: versions))
         } catch {
             return .error(503, "read states unavailable: \(error)")
         }
@@ -229,7 +242,7 @@ extension RESTAPI {
         // Those applied before a failure stand, and the sessions hear of them.
         messages.publishAcks(user: user, changes: changes, manual: false)
         if let failure { return .error(503, "read states unavailable: \(failure)") }
-        return .json(BulkAckAnswer(readStates: changes.map { MessageAck($0, manual: false) }))
+        return .json(BulkAckAnswer(readStates: changes.map { MessageAck($0, manual: false, versions: versions) }))
     }
 }
 

@@ -12,10 +12,19 @@ extension ClientPayload {
         switch self {
         case .heartbeat(let sequence):
             if let sequence { writer.integer(sequence) } else { writer.null() }
-        case .identify(let token):
+        case .identify(let token, let readStateVersion):
             writer.beginObject()
             writer.key("token")
             writer.string(token)
+            if let readStateVersion {
+                writer.key("capabilities")
+                writer.integer(GatewayCapabilities.versionedReadStates.rawValue)
+                writer.key("client_state")
+                writer.beginObject()
+                writer.key("read_state_version")
+                writer.integer(Int(readStateVersion))
+                writer.endObject()
+            }
             writer.endObject()
         case .resume(let token, let sessionID, let sequence):
             writer.beginObject()

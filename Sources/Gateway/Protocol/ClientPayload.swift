@@ -2,10 +2,21 @@ import Foundation
 public import Snowflake
 import ReadStatesModule
 
+/// IDENTIFY's `capabilities` bits that this gateway acts on (Discord's numbering).
+public struct GatewayCapabilities: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// The client sends `client_state.read_state_version`; READY may be partial.
+    public static let versionedReadStates = GatewayCapabilities(rawValue: 1 << 2)
+}
+
 /// What a client may send, decoded and checked (IDs are Snowflakes, sizes bounded).
 public enum ClientPayload: Sendable, Equatable {
     case heartbeat(lastSequence: Int?)
-    case identify(token: String)
+    /// `readStateVersion`: the client announced VERSIONED_READ_STATES and the highest
+    /// read-state version it holds (`client_state.read_state_version`).
+    case identify(token: String, readStateVersion: UInt64? = nil)
     case resume(token: String, sessionID: String, sequence: Int)
     case sendMessage(channelID: Snowflake, content: String, nonce: String?)
     case ack(channelID: Snowflake, messageID: Snowflake, manual: Bool, mentionCount: Int)
@@ -90,7 +101,8 @@ public enum ClientPayload: Sendable, Equatable {
             case .heartbeat:
                 return .heartbeat(lastSequence: try container.decodeIfPresent(Int.self, forKey: .d))
             case .identify:
-                return .identify(token: try required(Identify.self).token)
+                let body = try required(Identify.self)
+                return .identify(token: body.token, readStateVersion: try body.readStateVersion())
             case .resume:
                 let body = try required(Resume.self)
                 return .resume(token: body.token, sessionID: body.sessionId, sequence: body.seq)
@@ -129,7 +141,29 @@ public enum ClientPayload: Sendable, Equatable {
         }
     }
 
-    private struct Identify: Decodable { var token: String }
+    private struct Identify: Decodable {
+        var token: String
+        var capabilities: Int?
+        var clientState: ClientState?
+        enum CodingKeys: String, CodingKey { case token, capabilities, clientState = "client_state" }
+
+        /// Discord's clients send other `client_state` fields too: ignored.
+        struct ClientState: Decodable {
+            var readStateVersion: Int64?
+            enum CodingKeys: String, CodingKey { case readStateVersion = "read_state_version" }
+        }
+
+        /// The version, when the client announced the capability and sent one. A
+        /// negative version (Discord's clients send -1 for "none") asks for everything.
+        func readStateVersion() throws(DecodeError) -> UInt64? {
+            let capabilities = GatewayCapabilities(rawValue: capabilities ?? 0)
+            guard capabilities.contains(.versionedReadStates), let version = clientState?.readStateVersion, version >= 0 else {
+                return nil
+            }
+            guard version < Int64(1) << 53 else { throw .malformed("read_state_version must be below 2^53") }
+            return UInt64(version)
+        }
+    }
     private struct Resume: Decodable {
         var token: String
         var sessionId: String

@@ -9,16 +9,27 @@ public struct ReadStateList: Codable, Sendable, Equatable {
         public var mentionCount: Int
     }
 
-    /// The highest version among the entries: a client that saw a higher one already
-    /// has newer data.
-    public var version: UInt32
+    /// The user's highest version (as clients see it, ``ReadStateVersions``), also
+    /// when only some entries are sent: what the client sends back next time.
+    public var version: UInt64
+    /// Only the entries changed after the client's version (the client keeps the rest).
     public var partial: Bool
     public var entries: [Entry]
 
-    public init(_ states: [ReadState]) {
-        version = states.map(\.version).max() ?? 0
-        partial = false
-        entries = states.sorted { $0.channelID < $1.channelID }.map {
+    /// Every state, or (`since` a version the client has seen) the changed ones when
+    /// that version allows it (``ReadStateVersions/changes(since:current:)``).
+    public init(_ states: [ReadState], versions: ReadStateVersions, since clientVersion: UInt64? = nil) {
+        var current: UInt32 = 0
+        for state in states where state.version > current { current = state.version }
+        version = versions.client(current)
+        var sent = states
+        if let clientVersion, let seen = versions.changes(since: clientVersion, current: current) {
+            partial = true
+            sent = states.filter { $0.version > seen }
+        } else {
+            partial = false
+        }
+        entries = sent.sorted { $0.channelID < $1.channelID }.map {
             Entry(id: $0.channelID, lastMessageId: $0.lastMessageID, mentionCount: $0.mentionCount)
         }
     }
@@ -29,16 +40,17 @@ public struct MessageAck: Codable, Sendable, Equatable {
     public var channelId: Snowflake
     public var messageId: Snowflake
     public var mentionCount: Int
-    public var version: UInt32
+    /// The state's version as clients see it (``ReadStateVersions``).
+    public var version: UInt64
     public var manual: Bool
     /// False when the ack was older than the stored one and changed nothing.
     public var changed: Bool
 
-    public init(_ change: ReadStateChange, manual: Bool) {
+    public init(_ change: ReadStateChange, manual: Bool, versions: ReadStateVersions) {
         channelId = change.state.channelID
         messageId = change.state.lastMessageID
         mentionCount = change.state.mentionCount
-        version = change.state.version
+        version = versions.client(change.state.version)
         self.manual = manual
         changed = change.isUpdated
     }

@@ -36,8 +36,9 @@ public struct SessionMachine: Sendable {
     public enum Action: Sendable, Equatable {
         case send([UInt8])
         case close(GatewayCloseCode)
-        /// Build and send READY for this user (then call ``ready()``).
-        case identify(user: Snowflake)
+        /// Build and send READY for this user (then call ``ready()``); partial after
+        /// `readStateVersion` when the client sent one.
+        case identify(user: Snowflake, readStateVersion: UInt64? = nil)
         case resume(user: Snowflake, sessionID: String, sequence: Int)
         case request(user: Snowflake, ClientPayload)
     }
@@ -85,10 +86,10 @@ public struct SessionMachine: Sendable {
         case (.heartbeat, _):
             lastHeartbeat = now
             return [.send(ServerFrame.heartbeatAck())]
-        case (.identify(let token), .awaitingIdentify):
+        case (.identify(let token, let readStateVersion), .awaitingIdentify):
             guard let user = try? tokens.verify(token) else { return close(.authenticationFailed) }
             phase = .identifying(user: user)
-            return [.identify(user: user)]
+            return [.identify(user: user, readStateVersion: readStateVersion)]
         case (.resume(let token, let sessionID, let sequence), .awaitingIdentify):
             guard let user = try? tokens.verify(token) else { return close(.authenticationFailed) }
             phase = .identifying(user: user)

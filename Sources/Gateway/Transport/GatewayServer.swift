@@ -52,7 +52,8 @@ public final class GatewayServer: Sendable {
                     tokens: rest.tokens,
                     messageIDs: messageIDs,
                     metrics: rest.metrics,
-                    configuration: configuration.session
+                    configuration: configuration.session,
+                    versions: rest.versions
                 )
                 let websockets = GatewayConnections(core: core, engine: rest.engine, inbox: inbox)
                 let loop = ServiceLoop(rest: rest, websockets: websockets, inbox: inbox)

@@ -66,6 +66,7 @@ final class ServiceLoop {
             request: HTTPRequest(
                 method: method,
                 path: path,
+                query: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_URI_ARGS),
                 authorization: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
                 ifNoneMatch: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH)
             )

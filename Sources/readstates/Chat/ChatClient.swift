@@ -25,7 +25,7 @@ final class ChatClient: WebSocketClientDelegate {
         self.endpoint = endpoint
         self.console = console
         self.outcome = outcome
-        session = GatewayClientSession(token: token, url: endpoint.description)
+        session = GatewayClientSession(token: token, url: endpoint.description, keepsReadStates: true)
     }
 
     func start(_ client: ClientConnections) {

@@ -44,19 +44,25 @@ struct ChatRoom {
     mutating func ready(_ ready: ReadyPayload) -> [Output] {
         me = ready.user.id
         let read = Dictionary(ready.readState.entries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let previous = Dictionary(channels.map { ($0.id, $0.messages) }, uniquingKeysWith: { first, _ in first })
+        let previous = Dictionary(channels.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        // A partial READY holds only the states changed since the version this client
+        // sent: the others are as it has them.
+        let kept = ready.readState.partial ? previous : [:]
         channels = ready.channels.map { channel in
             Channel(
                 id: channel.id,
                 name: channel.name,
                 lastMessageID: channel.lastMessageId,
-                readUpTo: read[channel.id]?.lastMessageId,
-                mentions: read[channel.id]?.mentionCount ?? 0,
-                messages: previous[channel.id] ?? []
+                readUpTo: read[channel.id]?.lastMessageId ?? kept[channel.id]?.readUpTo,
+                mentions: read[channel.id]?.mentionCount ?? kept[channel.id]?.mentions ?? 0,
+                messages: previous[channel.id]?.messages ?? []
             )
         }
         if let current, index(of: current) == nil { self.current = nil }
-        var lines: [Output] = [.line("ready: signed in as \(ready.user.id), \(channels.count) channel\(channels.count == 1 ? "" : "s")")]
+        let states = ready.readState.partial ? "\(read.count) read state\(read.count == 1 ? "" : "s") changed" : "\(read.count) read state\(read.count == 1 ? "" : "s")"
+        var lines: [Output] = [
+            .line("ready: signed in as \(ready.user.id), \(channels.count) channel\(channels.count == 1 ? "" : "s"), \(states)")
+        ]
         lines += sidebar()
         if current == nil, !channels.isEmpty {
             lines.append(.line("type /join NAME to open a channel, /help for commands"))
