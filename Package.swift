@@ -37,6 +37,8 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev", "libev-dev", "libssl-dev", "libcap-dev"])]
         ),
+        // zlib-stream transport compression (Discord's `?compress=zlib-stream`).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Snowflake", swiftSettings: swiftSettings),
         .target(
             name: "ReadStatesModule",
@@ -62,6 +64,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "CWebsockets",
+                "CZlib",
                 "ReadStatesModule",
                 "Snowflake",
                 .product(name: "Crypto", package: "swift-crypto"),

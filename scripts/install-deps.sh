@@ -6,7 +6,7 @@
 # Safe to run again: it only calls apt-get when a package is not installed.
 set -euo pipefail
 
-packages=(pkg-config libwebsockets-dev libev-dev libssl-dev libcap-dev libsqlite3-dev)
+packages=(pkg-config libwebsockets-dev libev-dev libssl-dev libcap-dev libsqlite3-dev zlib1g-dev)
 if [ "${1:-}" = "--test" ]; then
     packages+=(postgresql python3-pip openssl tmux chromium chromium-driver)
 fi

@@ -124,6 +124,33 @@ func clientScript(_ name: String) -> URL {
         #expect(scraped.contains(#"gateway_closes_total{code="4000"} 1"#), "\(scraped)")
     }
 
+    @Test func zlibStreamPayloadsInflateInPythonToThePlainOnes() async throws {
+        let tokens = TokenAuthority(secret: Data(repeating: 10, count: 32))
+        let engine = ReadStates(configuration: .init(capacity: 1000, shards: 1), persistence: InMemoryReadStatesPersistence())
+        let channel = Snowflake(rawValue: 175_928_847_299_117_063)
+        // A READY with a few hundred states, so that it spans deflate blocks.
+        try engine.insertLoaded(user: id(1), states: (1...300).map {
+            ReadState(channelID: Snowflake(rawValue: 175_928_847_299_000_000 + UInt64($0)), lastMessageID: id(UInt64($0)), mentionCount: $0 % 3, version: UInt32($0))
+        })
+        let server = try GatewayServer(
+            configuration: .init(port: 0),
+            rest: RESTAPI(
+                engine: engine,
+                tokens: tokens,
+                directory: ChannelDirectory([ChatChannel(id: channel, name: "both", members: [id(1), id(2)])]),
+                serving: { true }
+            )
+        )
+        defer { server.stop() }
+        let arguments = [
+            "python3", clientScript("zlib_stream_check.py").path, "ws://127.0.0.1:\(server.port)/gateway",
+            tokens.mint(user: id(1)), tokens.mint(user: id(2)), String(channel.rawValue), String(id(1).rawValue),
+        ]
+        let run = try await Subprocess.run("/usr/bin/env", arguments)
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("zlib-stream: all checks passed"))
+    }
+
     /// A close the server starts reaches a client that is still sending (RFC 6455 7.1.1):
     /// 20 tries each of a flood (4008), a huge frame (4002) and frames after a refused
     /// token (4004), with per-frame sends and no reads in between.

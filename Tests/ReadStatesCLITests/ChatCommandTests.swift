@@ -76,8 +76,9 @@ import Testing
             alice.type("@everyone meeting at noon")
             await bobFirst.expectShows("badges: #general * @2 | #random | #pair")
 
-            // Bob's second client starts with the unread marker and both mentions...
-            let bobSecond = try ChatProcess.start(server, dataDirectory: data, arguments: ["--user", Self.bob])
+            // Bob's second client (compressed: zlib-stream) starts with the unread marker
+            // and both mentions...
+            let bobSecond = try ChatProcess.start(server, dataDirectory: data, arguments: ["--user", Self.bob, "--compress"])
             await bobSecond.expectShows("   #general * @2")
             // ...and opening the channel there acks it: the first client's badge clears.
             bobSecond.type("/join general")

@@ -47,6 +47,37 @@ import Testing
         #expect(try await server.stop() == 0)
     }
 
+    @Test func compressedSessionsReportWireBytesAndReidentifyWithPartialREADY() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-\(UUID().uuidString)")
+        let server = try await ServeProcess.start(["--data-dir", data.path, "--rate-limit", "0"])
+        func run(_ extra: String...) async throws -> [[String: Any]] {
+            let run = try await CommandRun.readstates(
+                arguments: ["loadgen", "--url", "ws://127.0.0.1:\(server.port)/gateway", "--data-dir", data.path,
+                 "--sessions", "12", "--rate", "120", "--seconds", "1", "--warmup", "0", "--channel-members", "3", "--json"] + extra
+            )
+            #expect(run.status == 0, "\(run.standardError)")
+            return jsonLines(run.standardOutput)
+        }
+        let plain = try await run()
+        let compressed = try await run("--compress", "--reidentify")
+        let summary = { (lines: [[String: Any]]) in lines.first { $0["event"] as? String == "summary" } }
+        #expect(summary(compressed)?["completed"] as? Int == 120)
+        #expect(summary(compressed)?["lost"] as? Int == 0)
+        let plainBytes = try #require(summary(plain)?["bytes_received_per_frame"] as? Double)
+        let compressedBytes = try #require(summary(compressed)?["bytes_received_per_frame"] as? Double)
+        #expect(compressedBytes < plainBytes, "zlib-stream frames are smaller on the wire")
+        // Setup: 12 full READYs; then each session identifies again with its version.
+        let setup = compressed.first { $0["event"] as? String == "setup" }
+        #expect(setup?["ready_full"] as? Int == 12)
+        let again = try #require(compressed.first { $0["event"] as? String == "reidentify" })
+        #expect(again["ready"] as? Int == 12)
+        #expect(again["ready_partial"] as? Int == 12)
+        #expect(again["ready_full"] as? Int == 12, "the setup's READYs, counted together")
+        let bad = try await CommandRun.readstates("loadgen", "--echo", "--compress")
+        #expect(bad.status == 64)
+        #expect(try await server.stop() == 0)
+    }
+
     @Test func textOutputHasALinePerSecondAndASummary() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-\(UUID().uuidString)")
         let server = try await ServeProcess.start(["--data-dir", data.path, "--rate-limit", "0"])

@@ -20,6 +20,9 @@ public final class ClientConnections {
     /// a callback from inside its own `connect`.
     private var deferredCloses: [(Int, ClientCloseReason)] = []
     private(set) var isFinished = false
+    /// Bytes of the messages received, as they came (compressed on zlib-stream
+    /// connections): what the network carried, less WebSocket framing.
+    public private(set) var bytesReceived = 0
 
     init(delegate: any WebSocketClientDelegate) {
         self.delegate = delegate
@@ -36,6 +39,14 @@ public final class ClientConnections {
         let id = nextID
         nextID += 1
         let socket = ClientSocket()
+        if endpoint.compression == .zlibStream {
+            // Fails only when out of memory: then this connection fails, not the client.
+            guard let inflater = try? ZlibStreamInflater() else {
+                deferredCloses.append((id, .connectFailed("cannot set up zlib for \(endpoint)")))
+                return id
+            }
+            socket.inflater = inflater
+        }
         sockets[id] = socket
         var wsi: OpaquePointer?
         let started = endpoint.host.withCString { host in
@@ -124,11 +135,20 @@ public final class ClientConnections {
     func received(_ id: Int, _ chunk: UnsafeRawBufferPointer) -> Int32 {
         guard let socket = sockets[id], let wsi = socket.wsi else { return 0 }
         do {
-            guard let message = try socket.incoming.append(chunk, from: wsi, limit: Self.maximumMessageBytes) else { return 0 }
-            delegate.received(message, on: id, client: self)
+            let binary = socket.inflater != nil
+            guard let message = try socket.incoming.append(chunk, from: wsi, limit: Self.maximumMessageBytes, binary: binary) else { return 0 }
+            bytesReceived += message.count
+            if let inflater = socket.inflater, socket.incoming.wasBinary {
+                // A payload may span several messages: delivered once it is whole.
+                guard let payload = try inflater.push(message) else { return 0 }
+                delegate.received(payload, on: id, client: self)
+            } else {
+                delegate.received(message, on: id, client: self)
+            }
             return 0
         } catch {
-            // A gateway sends text frames of bounded size: anything else is a broken peer.
+            // A gateway sends text frames of bounded size (binary ones that inflate, on a
+            // zlib-stream connection): anything else is a broken peer.
             socket.closing = (1003, "unexpected frame")
             socket.closedForCause = true
             lws_callback_on_writable(wsi)

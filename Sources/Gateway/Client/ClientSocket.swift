@@ -6,6 +6,8 @@ final class ClientSocket {
     var wsi: OpaquePointer?
     var isOpen = false
     var incoming = IncomingMessage()
+    /// `?compress=zlib-stream`: the server's binary messages inflate through this.
+    var inflater: ZlibStreamInflater?
     var outgoing = OutgoingFrames()
     /// A close we asked for: sent after the frames queued before it.
     var closing: (code: UInt16, reason: String)?

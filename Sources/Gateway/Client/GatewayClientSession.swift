@@ -141,6 +141,13 @@ public struct GatewayClientSession: Sendable {
         }
     }
 
+    /// READY's `resume_gateway_url` carries no query: the first URL's options
+    /// (`?compress=zlib-stream`, …) go on it, as Discord's clients do.
+    private func withOurQuery(_ resumeURL: String) -> String {
+        guard !resumeURL.contains("?"), let start = url.firstIndex(of: "?") else { return resumeURL }
+        return resumeURL + url[start...]
+    }
+
     /// IDENTIFY, with the read-state version when the application keeps its states.
     private var identify: ClientPayload {
         .identify(token: token, readStateVersion: keepsReadStates ? readStateVersion : nil)
@@ -221,6 +228,6 @@ public struct GatewayClientSession: Sendable {
         awaitingHeartbeatAck = false
         let delay: UInt64 = immediately && attempts == 0 ? 0 : min(250 << UInt64(min(attempts, 6)), 10_000)
         attempts += 1
-        return [.notice(notice), .reconnect(afterMilliseconds: delay, url: resumeURL ?? url)]
+        return [.notice(notice), .reconnect(afterMilliseconds: delay, url: resumeURL.map(withOurQuery) ?? url)]
     }
 }

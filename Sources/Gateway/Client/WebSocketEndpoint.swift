@@ -10,6 +10,20 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// wss only: accept a self-signed certificate (for trying things out locally).
     public var allowSelfSigned = false
 
+    /// The same endpoint with `argument` (`name=value`) added to the path's query.
+    public func addingQueryArgument(_ argument: String) -> WebSocketEndpoint {
+        var endpoint = self
+        endpoint.path += (path.contains("?") ? "&" : "?") + argument
+        return endpoint
+    }
+
+    /// What the path's query asks of a gateway (`?compress=zlib-stream`); nil for an
+    /// unknown option, which the server refuses.
+    public var compression: GatewayConnectOptions.Compression? {
+        let query = path.firstIndex(of: "?").map { String(path[path.index(after: $0)...]) }
+        return (try? GatewayConnectOptions(query: query))?.compression
+    }
+
     public init(host: String, port: Int, path: String = "/gateway", tls: Bool = false) {
         self.host = host
         self.port = port

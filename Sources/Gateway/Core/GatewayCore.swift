@@ -123,6 +123,12 @@ public struct GatewayCore {
         close(id, .decodeError)
     }
 
+    /// The client asked for connect options the server does not offer (an unknown
+    /// `compress` or `encoding`): close 4002, the refusal as the reason.
+    public mutating func refused(_ id: Int) -> [Action] {
+        close(id, .decodeError)
+    }
+
     /// The connection's unsent backlog passed its bound: its client does not read.
     public mutating func backlogExceeded(_ id: Int) -> [Action] {
         close(id, .unknownError)

@@ -11,11 +11,14 @@ final class GatewayConnections {
     private let engine: ReadStates
     private let inbox: ServiceInbox
     private var sockets: [Int: WebSocketConnection] = [:]
+    /// How `?compress=zlib-stream` connections' streams are set up.
+    private let compression: ZlibStreamSettings
 
-    init(core: GatewayCore, engine: ReadStates, inbox: ServiceInbox) {
+    init(core: GatewayCore, engine: ReadStates, inbox: ServiceInbox, compression: ZlibStreamSettings = ZlibStreamSettings()) {
         self.core = core
         self.engine = engine
         self.inbox = inbox
+        self.compression = compression
     }
 
     var isEmpty: Bool { sockets.isEmpty }
@@ -28,8 +31,30 @@ final class GatewayConnections {
 
     // MARK: Events from lws
 
-    func established(_ id: Int, wsi: OpaquePointer) {
-        sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: core.configuration.sendBacklogLimitBytes)
+    /// A WebSocket opened; `query` is its URL's query string (the connect options).
+    func established(_ id: Int, wsi: OpaquePointer, query: String?) {
+        let limit = core.configuration.sendBacklogLimitBytes
+        let options: GatewayConnectOptions
+        do {
+            options = try GatewayConnectOptions(query: query)
+        } catch {
+            sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: limit)
+            perform(core.connected(id, now: Monotonic.milliseconds()))
+            perform(core.refused(id))
+            return
+        }
+        var deflater: ZlibStreamDeflater?
+        if options.compression == .zlibStream {
+            // Fails only when out of memory: the connection is refused, the server goes on.
+            deflater = try? ZlibStreamDeflater(compression)
+            if deflater == nil {
+                sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: limit)
+                perform(core.connected(id, now: Monotonic.milliseconds()))
+                perform(core.backlogExceeded(id))
+                return
+            }
+        }
+        sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: limit, deflater: deflater)
         perform(core.connected(id, now: Monotonic.milliseconds()))
     }
 

@@ -21,6 +21,8 @@ public final class GatewayServer: Sendable {
         public var tlsCertificatePath: String?
         public var tlsPrivateKeyPath: String?
         public var session = SessionMachine.Configuration()
+        /// The deflate streams of `?compress=zlib-stream` connections.
+        public var compression = ZlibStreamSettings()
 
         public init(host: String = "127.0.0.1", port: Int32 = 8080) {
             self.host = host
@@ -55,7 +57,7 @@ public final class GatewayServer: Sendable {
                     configuration: configuration.session,
                     versions: rest.versions
                 )
-                let websockets = GatewayConnections(core: core, engine: rest.engine, inbox: inbox)
+                let websockets = GatewayConnections(core: core, engine: rest.engine, inbox: inbox, compression: configuration.compression)
                 let loop = ServiceLoop(rest: rest, websockets: websockets, inbox: inbox)
                 loop.context = try LWSContext(
                     .init(

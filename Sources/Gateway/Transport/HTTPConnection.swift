@@ -33,6 +33,21 @@ final class HTTPConnection {
         return String(decoding: bytes.prefix(copied).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The URL's query string: lws keeps each `&`-separated argument as a fragment of
+    /// its own (URL-decoded); joined again here. Nil when there is none.
+    static func query(of wsi: OpaquePointer) -> String? {
+        var arguments: [String] = []
+        var bytes = [CChar](repeating: 0, count: 1024)
+        var index: Int32 = 0
+        while arguments.count < 32 {
+            let copied = Int(lws_hdr_copy_fragment(wsi, &bytes, Int32(bytes.count), WSI_TOKEN_HTTP_URI_ARGS, index))
+            guard copied > 0 else { break }
+            arguments.append(String(decoding: bytes.prefix(copied).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            index += 1
+        }
+        return arguments.isEmpty ? nil : arguments.joined(separator: "&")
+    }
+
     /// Where the answer stands: lws wants one write per WRITEABLE callback, so the
     /// headers and the body go out in two.
     enum WriteStep {

@@ -36,7 +36,7 @@ final class ServiceLoop {
     }
 
     func established(_ wsi: OpaquePointer, sessionData: UnsafeMutableRawPointer) {
-        websockets.established(assignID(sessionData), wsi: wsi)
+        websockets.established(assignID(sessionData), wsi: wsi, query: HTTPConnection.query(of: wsi))
     }
 
     func received(sessionData: UnsafeMutableRawPointer, _ chunk: UnsafeRawBufferPointer) {
@@ -66,7 +66,7 @@ final class ServiceLoop {
             request: HTTPRequest(
                 method: method,
                 path: path,
-                query: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_URI_ARGS),
+                query: HTTPConnection.query(of: wsi),
                 authorization: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
                 ifNoneMatch: HTTPConnection.header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH)
             )

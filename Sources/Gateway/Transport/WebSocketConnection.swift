@@ -10,10 +10,14 @@ final class WebSocketConnection {
     private var outgoing = OutgoingFrames()
     /// Set once the core closed the connection: written after the frames queued before.
     private var closing: GatewayCloseCode?
+    /// `?compress=zlib-stream`: every frame goes through this stream, as a binary message.
+    private let deflater: ZlibStreamDeflater?
 
-    init(wsi: OpaquePointer, sendBacklogLimitBytes: Int) {
+    init(wsi: OpaquePointer, sendBacklogLimitBytes: Int, deflater: ZlibStreamDeflater? = nil) {
         self.wsi = wsi
         self.sendBacklogLimitBytes = sendBacklogLimitBytes
+        self.deflater = deflater
+        outgoing.binary = deflater != nil
     }
 
     /// Adds a chunk of an incoming message.
@@ -27,7 +31,8 @@ final class WebSocketConnection {
     /// its limit.
     func enqueue(_ frame: [UInt8]) -> Bool {
         guard closing == nil else { return true }
-        outgoing.append(frame)
+        // Compressed as queued: the stream's order is the order frames go out in.
+        outgoing.append(deflater?.compress(frame) ?? frame)
         lws_callback_on_writable(wsi)
         return outgoing.queuedBytes <= sendBacklogLimitBytes
     }

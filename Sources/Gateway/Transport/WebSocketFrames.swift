@@ -9,13 +9,16 @@ struct IncomingMessage {
     }
 
     private var bytes: [UInt8] = []
+    /// Whether the message last completed was binary.
+    private(set) var wasBinary = false
 
     /// Adds a chunk of the message `wsi` is receiving.
     /// - Returns: the whole message when this chunk completes it, nil while more is
-    ///   coming. Throws for a binary frame or a message over `limit` bytes (the partial
-    ///   message is dropped).
-    mutating func append(_ chunk: UnsafeRawBufferPointer, from wsi: OpaquePointer, limit: Int) throws(Failure) -> [UInt8]? {
-        if lws_frame_is_binary(wsi) != 0 {
+    ///   coming. Throws for a binary frame (unless `binary` allows them) or a message
+    ///   over `limit` bytes (the partial message is dropped).
+    mutating func append(_ chunk: UnsafeRawBufferPointer, from wsi: OpaquePointer, limit: Int, binary: Bool = false) throws(Failure) -> [UInt8]? {
+        let isBinary = lws_frame_is_binary(wsi) != 0
+        if isBinary && !binary {
             bytes = []
             throw .binary
         }
@@ -26,13 +29,16 @@ struct IncomingMessage {
         bytes.append(contentsOf: chunk)
         guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return nil }
         defer { bytes = [] }
+        wasBinary = isBinary
         return bytes
     }
 }
 
-/// Text frames waiting for their socket to be writable; one goes out per WRITEABLE
+/// Frames waiting for their socket to be writable; one goes out per WRITEABLE
 /// callback, as lws requires.
 struct OutgoingFrames {
+    /// Binary messages (a zlib-stream connection) instead of text.
+    var binary = false
     private var frames: [[UInt8]] = []
     private var head = 0
     private(set) var queuedBytes = 0
@@ -68,7 +74,7 @@ struct OutgoingFrames {
         let headroom = Int(CWebsockets_LWS_PRE())
         lastWritten = [UInt8](repeating: 0, count: headroom) + frame
         let written = lastWritten.withUnsafeMutableBufferPointer { storage in
-            lws_write(wsi, storage.baseAddress! + headroom, frame.count, LWS_WRITE_TEXT)
+            lws_write(wsi, storage.baseAddress! + headroom, frame.count, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
         }
         return written >= 0
     }

@@ -34,6 +34,9 @@ struct ChatCommand: ParsableCommand {
     @Flag(help: "wss only: accept a self-signed server certificate.")
     var insecure = false
 
+    @Flag(help: "Ask the server to compress what it sends (zlib-stream, as Discord's gateway).")
+    var compress = false
+
     func validate() throws {
         guard (token == nil) != (user == nil) else { throw ValidationError("give either --token TOKEN or --user ID") }
     }
@@ -46,6 +49,7 @@ struct ChatCommand: ParsableCommand {
             throw ValidationError("--url: \(error)")
         }
         endpoint.allowSelfSigned = insecure
+        if compress { endpoint = endpoint.addingQueryArgument("compress=zlib-stream") }
         let token = try resolvedToken()
         let console = ChatConsole()
         let outcome = ChatOutcome()

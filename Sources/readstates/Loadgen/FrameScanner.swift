@@ -57,6 +57,10 @@ struct FrameScanner {
 
     /// The index just past the first occurrence of `key` (memchr for the first byte,
     /// memcmp for the rest; glibc's memmem is not visible to Swift without _GNU_SOURCE).
+    func contains(_ text: StaticString) -> Bool {
+        find(text) != nil
+    }
+
     private func find(_ key: StaticString) -> Int? {
         bytes.withUnsafeBytes { haystack in
             key.withUTF8Buffer { needle in

@@ -11,7 +11,7 @@ import Snowflake
 /// actually written. A stalled server (or generator) therefore shows up as latency
 /// instead of as a lower send rate (no coordinated omission).
 final class LoadDriver: WebSocketClientDelegate {
-    private enum Phase { case connecting, running, draining, done }
+    private enum Phase { case connecting, running, draining, reidentifying, done }
 
     private struct Session {
         var connection: Int?
@@ -27,6 +27,8 @@ final class LoadDriver: WebSocketClientDelegate {
         /// Own messages sent and not yet seen back: an ack now could be older than
         /// the server's auto-ack of them and change nothing.
         var ownInFlight = 0
+        /// The highest read-state version seen (READY, then MESSAGE_ACKs).
+        var readStateVersion: Int?
     }
 
     private struct PendingMessage {
@@ -76,6 +78,9 @@ final class LoadDriver: WebSocketClientDelegate {
     /// The server's CPU seconds and the frame counts when the run began.
     private var runStartMark: (cpu: Double, sent: Int, received: Int)?
     private var padding: String
+    /// Bytes received (compressed ones as they came) when the run began.
+    private var runStartBytes = 0
+    private var runStartFramesReceived = 0
 
     init(plan: LoadPlan, report: LoadReport) {
         self.plan = plan
@@ -114,6 +119,8 @@ final class LoadDriver: WebSocketClientDelegate {
             case "MESSAGE_ACK": messageAcked(frame, at: index, now: now)
             case "READY":
                 report.recordReady(nanoseconds: now - sessions[index].identifySent)
+                report.recordReadyBytes(message.count, partial: frame.contains(#""partial":true"#))
+                sessions[index].readStateVersion = frame.integer(after: #""version":"#)
                 becomeReady(index, now: now)
             case "REQUEST_ERROR": secondFigures.errors += 1
             default: break
@@ -123,7 +130,8 @@ final class LoadDriver: WebSocketClientDelegate {
             sessions[index].heartbeatInterval = UInt64(interval) * 1_000_000
             sessions[index].nextHeartbeat = now + UInt64.random(in: 0..<sessions[index].heartbeatInterval, using: &random)
             sessions[index].identifySent = now
-            send(ClientPayload.identify(token: plan.tokens[index]).frame, on: connection, client)
+            let version = phase == .reidentifying ? sessions[index].readStateVersion.map(UInt64.init) : nil
+            send(ClientPayload.identify(token: plan.tokens[index], readStateVersion: version).frame, on: connection, client)
         case 11:
             break
         default:
@@ -149,7 +157,7 @@ final class LoadDriver: WebSocketClientDelegate {
     func tick(client: ClientConnections) {
         let now = Self.now()
         switch phase {
-        case .connecting: connectMore(client, now: now)
+        case .connecting, .reidentifying: connectMore(client, now: now)
         case .running, .draining: run(client, now: now)
         case .done: return
         }
@@ -172,6 +180,12 @@ final class LoadDriver: WebSocketClientDelegate {
         let settled = nextToConnect == plan.sessions && settingUp == 0
         let stuck = now - setupStarted > 300_000_000_000
         guard settled || stuck else { return }
+        if phase == .reidentifying {
+            report.reidentifyFinished(sessions: plan.sessions, ready: readyCount, nanoseconds: now - setupStarted)
+            phase = .done
+            client.finish()
+            return
+        }
         report.setupFinished(
             sessions: plan.sessions, ready: readyCount, failed: setupFailures + settingUp,
             nanoseconds: now - setupStarted
@@ -183,6 +197,8 @@ final class LoadDriver: WebSocketClientDelegate {
         }
         phase = .running
         runStart = Self.now()
+        runStartBytes = client.bytesReceived
+        runStartFramesReceived = framesReceived
         if let pid = plan.serverPid, let cpu = BenchClock.cpuSeconds(of: pid) {
             runStartMark = (cpu, framesSent, framesReceived)
         }
@@ -252,7 +268,12 @@ final class LoadDriver: WebSocketClientDelegate {
                 if let mark = runStartMark, let pid = plan.serverPid, let cpu = BenchClock.cpuSeconds(of: pid) {
                     report.recordServerCPU(seconds: cpu - mark.cpu, framesIn: framesSent - mark.sent, framesOut: framesReceived - mark.received)
                 }
-                client.finish()
+                report.recordBytesReceived(client.bytesReceived - runStartBytes, frames: framesReceived - runStartFramesReceived)
+                if plan.reidentify {
+                    reconnectAll(client)
+                } else {
+                    client.finish()
+                }
             }
         }
     }
@@ -311,7 +332,32 @@ final class LoadDriver: WebSocketClientDelegate {
         if let k = frame.integer(after: #""nonce":""#) { complete(messageEvent: k, at: index, now: now) }
     }
 
+    /// `--reidentify`: every session closes and connects again; IDENTIFY then carries
+    /// the version it has seen (see the HELLO case of ``received(_:on:client:)``).
+    private func reconnectAll(_ client: ClientConnections) {
+        phase = .reidentifying
+        // Forgotten first: their close callbacks must not touch the new connections.
+        let old = sessionOf.keys
+        sessionOf.removeAll()
+        for connection in old { client.close(connection) }
+        for index in sessions.indices {
+            sessions[index].connection = nil
+            sessions[index].ready = false
+            sessions[index].nextHeartbeat = .max
+        }
+        readyCount = 0
+        settingUp = 0
+        setupFailures = 0
+        nextToConnect = 0
+        setupStarted = 0
+    }
+
     private func messageAcked(_ frame: FrameScanner, at index: Int, now: UInt64) {
+        if let version = frame.integer(after: #""version":"#), let known = sessions[index].readStateVersion,
+            version >> 32 == known >> 32, version > known
+        {
+            sessions[index].readStateVersion = version
+        }
         guard let message = frame.snowflake(after: #""message_id":""#),
             let pending = pendingAcks.removeValue(forKey: AckKey(session: index, message: message))
         else { return }

@@ -27,6 +27,8 @@ struct LoadPlan: Sendable {
     var echo: Bool
     /// The server's process (`--server-pid`): its CPU time per frame is measured.
     var serverPid: Int32? = nil
+    /// After the run, every session identifies again with its read-state version.
+    var reidentify = false
 
     var sessions: Int { users.count }
 

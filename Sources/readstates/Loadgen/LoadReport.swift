@@ -47,6 +47,10 @@ final class LoadReport: Sendable {
         var measuredSent: Int?
         /// The server's CPU over the run (warm-up included) and the frames it handled.
         var serverCPU: (seconds: Double, framesIn: Int, framesOut: Int)?
+        /// READY payloads (inflated, when compressed): count and bytes, full and partial.
+        var readyBytes = (full: (count: 0, bytes: 0), partial: (count: 0, bytes: 0))
+        /// What arrived during the run, as it came off the socket (compressed or not).
+        var wire: (bytes: Int, frames: Int)?
     }
 
     private let state = Mutex(State())
@@ -64,6 +68,47 @@ final class LoadReport: Sendable {
 
     func recordReady(nanoseconds: UInt64) {
         state.withLock { _ = $0.ready.record(nanoseconds) }
+    }
+
+    func recordReadyBytes(_ bytes: Int, partial: Bool) {
+        state.withLock { state in
+            if partial {
+                state.readyBytes.partial.count += 1
+                state.readyBytes.partial.bytes += bytes
+            } else {
+                state.readyBytes.full.count += 1
+                state.readyBytes.full.bytes += bytes
+            }
+        }
+    }
+
+    func recordBytesReceived(_ bytes: Int, frames: Int) {
+        state.withLock { $0.wire = (bytes, frames) }
+    }
+
+    /// "N full READY of B bytes on average, M partial of …"
+    private static func readyBytesText(_ figures: (full: (count: Int, bytes: Int), partial: (count: Int, bytes: Int))) -> (String, [String: Any]) {
+        let average = { (part: (count: Int, bytes: Int)) in part.count == 0 ? 0 : Double(part.bytes) / Double(part.count) }
+        let text = String(
+            format: "READY payloads: %d full (%.0f bytes on average), %d partial (%.0f bytes on average)",
+            figures.full.count, average(figures.full), figures.partial.count, average(figures.partial)
+        )
+        return (text, [
+            "ready_full": figures.full.count, "ready_full_bytes_mean": average(figures.full),
+            "ready_partial": figures.partial.count, "ready_partial_bytes_mean": average(figures.partial),
+        ])
+    }
+
+    /// `--reidentify`: every session connected again and identified with its version.
+    func reidentifyFinished(sessions: Int, ready: Int, nanoseconds: UInt64) {
+        let (bytesText, bytesObject) = state.withLock { Self.readyBytesText($0.readyBytes) }
+        let seconds = Double(nanoseconds) / 1e9
+        var object: [String: Any] = ["event": "reidentify", "sessions": sessions, "ready": ready, "seconds": seconds]
+        object.merge(bytesObject) { first, _ in first }
+        output.emit(
+            object,
+            "re-identify: \(ready) of \(sessions) sessions READY again in \(String(format: "%.2f", seconds)) s with their versions\n  \(bytesText) (setup and re-identify together)"
+        )
     }
 
     func recordSessionReady(nanoseconds: UInt64) {
@@ -86,19 +131,22 @@ final class LoadReport: Sendable {
     // MARK: Printing
 
     func setupFinished(sessions: Int, ready: Int, failed: Int, nanoseconds: UInt64) {
-        let (connect, identify, whole) = state.withLock { state in
-            (Self.percentiles(state.connect), Self.percentiles(state.ready), Self.percentiles(state.sessionReady))
+        let (connect, identify, whole, readyBytes) = state.withLock { state in
+            (Self.percentiles(state.connect), Self.percentiles(state.ready), Self.percentiles(state.sessionReady), state.readyBytes)
         }
         let seconds = Double(nanoseconds) / 1e9
         let what = echo ? "connected" : "connected and READY"
+        let (bytesText, bytesObject) = Self.readyBytesText(readyBytes)
+        var object: [String: Any] = [
+            "event": "setup", "sessions": sessions, "ready": ready, "failed": failed, "seconds": seconds,
+            "connect_ms": connect.json, "ready_ms": identify.json, "session_ready_ms": whole.json,
+        ]
+        if !echo { object.merge(bytesObject) { first, _ in first } }
         output.emit(
-            [
-                "event": "setup", "sessions": sessions, "ready": ready, "failed": failed, "seconds": seconds,
-                "connect_ms": connect.json, "ready_ms": identify.json, "session_ready_ms": whole.json,
-            ],
+            object,
             "setup: \(ready) of \(sessions) sessions \(what) in \(String(format: "%.2f", seconds)) s (\(failed) failed)\n"
                 + "  connect (TCP + WebSocket handshake): \(connect.text)\n"
-                + (echo ? "" : "  IDENTIFY to READY: \(identify.text)\n")
+                + (echo ? "" : "  IDENTIFY to READY: \(identify.text)\n  \(bytesText)\n")
                 + "  connect start to ready: \(whole.text)"
         )
     }
@@ -184,6 +232,14 @@ final class LoadReport: Sendable {
                 object["server_cpu_us_per_frame"] = perFrame
                 cpuText = String(
                     format: "\n  server CPU: %.2f s for %d frames in + %d out: %.1f us per frame", cpu.seconds, cpu.framesIn, cpu.framesOut, perFrame
+                )
+            }
+            if let received = state.wire, received.frames > 0 {
+                object["bytes_received"] = received.bytes
+                object["bytes_received_per_frame"] = Double(received.bytes) / Double(received.frames)
+                cpuText += String(
+                    format: "\n  received: %d bytes in %d frames: %.1f bytes per frame (as sent: compressed with zlib-stream)",
+                    received.bytes, received.frames, Double(received.bytes) / Double(received.frames)
                 )
             }
             let hint = state.closes["close 4008"] == nil

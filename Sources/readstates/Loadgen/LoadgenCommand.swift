@@ -56,6 +56,12 @@ struct LoadgenCommand: ParsableCommand {
     @Option(help: "The server's process ID, to report its RSS at the end.")
     var serverPid: Int32?
 
+    @Flag(help: "Ask the gateway to compress what it sends (zlib-stream); bytes on the wire are reported.")
+    var compress = false
+
+    @Flag(help: "After the run, every session connects again and identifies with the read-state version it has seen: READY is partial (its size is reported).")
+    var reidentify = false
+
     @Flag(help: "One JSON object per line instead of text.")
     var json = false
 
@@ -67,15 +73,17 @@ struct LoadgenCommand: ParsableCommand {
         guard channelMembers >= 2 else { throw ValidationError("--channel-members must be at least 2 (a mention needs someone else)") }
         guard (0...1).contains(ackShare) else { throw ValidationError("--ack-share must be 0 to 1") }
         guard connectConcurrency > 0 else { throw ValidationError("--connect-concurrency must be at least 1") }
+        guard !(echo && (compress || reidentify)) else { throw ValidationError("--compress and --reidentify drive the gateway, not --echo") }
     }
 
     func run() throws {
-        let endpoint: WebSocketEndpoint
+        var endpoint: WebSocketEndpoint
         do {
             endpoint = try WebSocketEndpoint(url: url)
         } catch {
             throw ValidationError("--url: \(error)")
         }
+        if compress { endpoint = endpoint.addingQueryArgument("compress=zlib-stream") }
         try raiseOpenFileLimit(needed: sessions + 64)
         let plan = try makePlan(endpoint)
         let report = LoadReport(json: json, echo: echo)
@@ -123,7 +131,7 @@ struct LoadgenCommand: ParsableCommand {
         return LoadPlan(
             endpoint: endpoint, tokens: tokens, users: users, channelOf: layout.channelOf, channels: layout.channels,
             members: layout.members, rate: rate, warmupSeconds: warmup, seconds: seconds, ackShare: ackShare,
-            connectConcurrency: connectConcurrency, echo: echo, serverPid: serverPid
+            connectConcurrency: connectConcurrency, echo: echo, serverPid: serverPid, reidentify: reidentify
         )
     }
 
