@@ -151,7 +151,7 @@ struct ReadyBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ready",
         abstract: "READY built by the gateway's core for a cached user, without sockets (IDENTIFY in, READY bytes out).",
-        discussion: "Prints p50/p99/max build time per size. Build with -c release for real figures."
+        discussion: "Prints bytes and p50/p99/max build time per size, for a full READY, a partial one (5 states changed since the client's version) and a full one compressed with zlib-stream. Build with -c release for real figures."
     )
 
     @Option(help: "Read states (and channels) of the user, comma separated.")
@@ -160,9 +160,13 @@ struct ReadyBenchCommand: ParsableCommand {
     @Option(help: "READY builds per size.")
     var runs = 2000
 
+    @Option(help: "Which READYs, comma separated: full, partial, compressed.")
+    var forms = "full,partial,compressed"
+
     func validate() throws {
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
         guard parsedSizes() != nil else { throw ValidationError("--read-states takes positive whole numbers, e.g. 10,1000") }
+        guard parsedForms() != nil else { throw ValidationError("--forms takes full, partial and compressed, comma separated") }
     }
 
     func parsedSizes() -> [Int]? {
@@ -171,7 +175,13 @@ struct ReadyBenchCommand: ParsableCommand {
         return sizes.map { $0! }
     }
 
+    func parsedForms() -> [ReadyBenchmark.Form]? {
+        let forms = self.forms.split(separator: ",").map { ReadyBenchmark.Form(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+        guard !forms.isEmpty, forms.allSatisfy({ $0 != nil }) else { return nil }
+        return forms.map { $0! }
+    }
+
     func run() throws {
-        try ReadyBenchmark(readStates: parsedSizes() ?? [], runs: runs).run()
+        try ReadyBenchmark(readStates: parsedSizes() ?? [], runs: runs, forms: parsedForms() ?? []).run()
     }
 }

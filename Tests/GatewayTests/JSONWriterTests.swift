@@ -26,9 +26,21 @@ import Testing
         #expect(ServerFrame.dispatch("READY", sequence: 7, writing: list) == ServerFrame.dispatch("READY", sequence: 7, payload: ServerFrame.payload(list)))
     }
 
+    @Test func helloIsDiscordsFrame() {
+        #expect(String(decoding: ServerFrame.hello(heartbeatIntervalMilliseconds: 41_250), as: UTF8.self)
+            == #"{"op":10,"d":{"heartbeat_interval":41250},"s":null,"t":null}"#)
+    }
+
     @Test func numbersAndSnowflakesAreWrittenDigitForDigit() {
-        let values: [UInt64] = [0, 1, 9, 10, 11, 19, 99, 100, 101, 109, 999, 1000, 1001, 12345, 99999, 100_000,
+        var values: [UInt64] = [0, 1, 9, 10, 11, 19, 99, 100, 101, 109, 999, 1000, 1001, 12345, 99999, 100_000,
                                 175_928_847_299_117_063, UInt64(Int64.max), UInt64.max - 1, UInt64.max]
+        // Every power of ten and its neighbours: the writer splits numbers at 10^8 and 10^16.
+        var power: UInt64 = 10
+        while true {
+            values += [power - 1, power, power + 1, power / 10 * 9 + 7]
+            guard power <= UInt64.max / 10 else { break }
+            power *= 10
+        }
         for value in values {
             var writer = JSONWriter()
             writer.snowflake(Snowflake(rawValue: value))

@@ -9,10 +9,10 @@ internal import CZlib
 /// zlib directly (Debian's zlib1g) rather than compress-nio: same library underneath,
 /// without a `ByteBuffer` copy per frame on the service thread or swift-nio in the
 /// gateway target (measured: BENCHMARKS.md, "zlib-stream").
-final class ZlibStreamDeflater {
+package final class ZlibStreamDeflater {
     private let stream: UnsafeMutablePointer<z_stream>
 
-    init(_ settings: ZlibStreamSettings) throws(ZlibStreamError) {
+    package init(_ settings: ZlibStreamSettings) throws(ZlibStreamError) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let status = CZlib_deflateInit2(stream, settings.level, settings.windowBits, settings.memoryLevel)
@@ -29,7 +29,7 @@ final class ZlibStreamDeflater {
 
     /// `payload` compressed into the stream and sync-flushed: the bytes of one binary
     /// message.
-    func compress(_ payload: [UInt8]) -> [UInt8] {
+    package func compress(_ payload: [UInt8]) -> [UInt8] {
         // deflateBound plus room for the flush marker: enough in one pass almost always.
         var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(payload.count))) + 16)
         var produced = 0

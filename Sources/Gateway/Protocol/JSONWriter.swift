@@ -4,85 +4,195 @@ public import Snowflake
 /// MESSAGE_ACK, MESSAGE_CREATE).
 ///
 /// Foundation's `JSONEncoder` took ~18 ms for a READY of 1,000 read states and 1,000
-/// channels on the service thread (BENCHMARKS.md, "Gateway: first figures"), delaying
-/// every other session; this writes the same JSON directly.
+/// channels on the service thread (BENCHMARKS.md, "Gateway: first figures"); this writes
+/// the same JSON directly. Bytes go through an unsafe pointer into a buffer sized ahead
+/// (`buffer.count` is its capacity, `count` what is written): `Array.append` checked
+/// uniqueness and capacity per call, and those checks were a third of a READY's build
+/// time in `perf` (BENCHMARKS.md, "READY build").
 public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+    /// Written bytes, then room: only `buffer[..<count]` is JSON.
+    private var buffer: [UInt8]
+    /// Bytes written so far.
+    public private(set) var count = 0
     /// Whether the next value in the current object or array needs a comma first.
     private var needsComma = false
 
     public init(capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
+        buffer = [UInt8](repeating: 0, count: max(capacity, 16))
+    }
+
+    /// The JSON written (the buffer's room is dropped; writing more afterwards works).
+    public var bytes: [UInt8] {
+        mutating get {
+            if buffer.count != count { buffer.removeSubrange(count...) }
+            return buffer
+        }
+    }
+
+    /// Runs `body` with room for `maximum` bytes at the end of what is written; `body`
+    /// returns how many it wrote.
+    @inline(__always)
+    private mutating func write(upTo maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        if count + maximum > buffer.count { grow(toHold: count + maximum) }
+        let start = count
+        count += buffer.withUnsafeMutableBufferPointer { body($0.baseAddress! + start) }
+    }
+
+    private mutating func grow(toHold needed: Int) {
+        var larger = [UInt8](repeating: 0, count: max(needed, buffer.count * 2))
+        larger.withUnsafeMutableBufferPointer { target in
+            buffer.withUnsafeBufferPointer { source in
+                target.baseAddress!.update(from: source.baseAddress!, count: count)
+            }
+        }
+        buffer = larger
+    }
+
+    /// One byte, after a comma if one is due.
+    @inline(__always)
+    private mutating func separated(_ byte: UInt8) {
+        let comma = needsComma
+        write(upTo: 2) { out in
+            var at = 0
+            if comma {
+                out[0] = UInt8(ascii: ",")
+                at = 1
+            }
+            out[at] = byte
+            return at + 1
+        }
     }
 
     public mutating func beginObject() {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
+        separated(UInt8(ascii: "{"))
         needsComma = false
     }
 
     public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+        write(upTo: 1) { out in
+            out[0] = UInt8(ascii: "}")
+            return 1
+        }
         needsComma = true
     }
 
     public mutating func beginArray() {
-        separate()
-        bytes.append(UInt8(ascii: "["))
+        separated(UInt8(ascii: "["))
         needsComma = false
     }
 
     public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+        write(upTo: 1) { out in
+            out[0] = UInt8(ascii: "]")
+            return 1
+        }
         needsComma = true
     }
 
-    /// A key in an object; the value follows.
+    /// A key in an object (`,"name":`); the value follows.
     public mutating func key(_ name: StaticString) {
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let comma = needsComma
+        name.withUTF8Buffer { name in
+            write(upTo: name.count + 4) { out in
+                var at = 0
+                if comma {
+                    out[0] = UInt8(ascii: ",")
+                    at = 1
+                }
+                out[at] = UInt8(ascii: "\"")
+                (out + at + 1).update(from: name.baseAddress!, count: name.count)
+                at += name.count + 1
+                out[at] = UInt8(ascii: "\"")
+                out[at + 1] = UInt8(ascii: ":")
+                return at + 2
+            }
+        }
         needsComma = false
     }
 
     public mutating func string(_ value: String) {
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        // Most strings need no escaping: copied in one go.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: value.utf8)
-            bytes.append(UInt8(ascii: "\""))
-            needsComma = true
+        var value = value
+        // Swift's native strings are contiguous UTF-8: scanned and copied in place.
+        value.withUTF8 { utf8 in string(utf8) }
+    }
+
+    private mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) {
+        let comma = needsComma
+        needsComma = true
+        var plain = true
+        for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        if plain {
+            write(upTo: utf8.count + 3) { out in
+                var at = 0
+                if comma {
+                    out[0] = UInt8(ascii: ",")
+                    at = 1
+                }
+                out[at] = UInt8(ascii: "\"")
+                if let base = utf8.baseAddress { (out + at + 1).update(from: base, count: utf8.count) }
+                at += utf8.count + 1
+                out[at] = UInt8(ascii: "\"")
+                return at + 1
+            }
             return
         }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
-            default: bytes.append(byte)
+        // At most 6 bytes per input byte (\u00XX).
+        write(upTo: utf8.count * 6 + 3) { out in
+            var at = 0
+            if comma {
+                out[0] = UInt8(ascii: ",")
+                at = 1
             }
+            out[at] = UInt8(ascii: "\"")
+            at += 1
+            Self.hexDigits.withUTF8Buffer { hex in
+                for byte in utf8 {
+                    switch byte {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                        out[at] = UInt8(ascii: "\\")
+                        out[at + 1] = byte
+                        at += 2
+                    case UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                        out[at] = UInt8(ascii: "\\")
+                        out[at + 1] = byte == UInt8(ascii: "\n") ? UInt8(ascii: "n") : byte == UInt8(ascii: "\r") ? UInt8(ascii: "r") : UInt8(ascii: "t")
+                        at += 2
+                    case 0..<0x20:
+                        out[at] = UInt8(ascii: "\\")
+                        out[at + 1] = UInt8(ascii: "u")
+                        out[at + 2] = UInt8(ascii: "0")
+                        out[at + 3] = UInt8(ascii: "0")
+                        out[at + 4] = hex[Int(byte >> 4)]
+                        out[at + 5] = hex[Int(byte & 0xF)]
+                        at += 6
+                    default:
+                        out[at] = byte
+                        at += 1
+                    }
+                }
+            }
+            out[at] = UInt8(ascii: "\"")
+            return at + 1
         }
-        bytes.append(UInt8(ascii: "\""))
-        needsComma = true
     }
 
     /// A Snowflake as a JSON string, as the protocol sends IDs.
     public mutating func snowflake(_ value: Snowflake) {
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        appendDigits(value.rawValue)
-        bytes.append(UInt8(ascii: "\""))
+        let comma = needsComma
         needsComma = true
+        write(upTo: 23) { out in
+            var at = 0
+            if comma {
+                out[0] = UInt8(ascii: ",")
+                at = 1
+            }
+            out[at] = UInt8(ascii: "\"")
+            at += 1 + Self.writeDigits(value.rawValue, to: out + at + 1)
+            out[at] = UInt8(ascii: "\"")
+            return at + 1
+        }
     }
 
     /// `{"id": "…"}`, the protocol's reference to a user.
@@ -94,10 +204,20 @@ public struct JSONWriter {
     }
 
     public mutating func integer(_ value: Int) {
-        separate()
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(value.magnitude.toUInt64)
+        let comma = needsComma
         needsComma = true
+        write(upTo: 22) { out in
+            var at = 0
+            if comma {
+                out[0] = UInt8(ascii: ",")
+                at = 1
+            }
+            if value < 0 {
+                out[at] = UInt8(ascii: "-")
+                at += 1
+            }
+            return at + Self.writeDigits(value.magnitude.toUInt64, to: out + at)
+        }
     }
 
     public mutating func bool(_ value: Bool) {
@@ -110,54 +230,147 @@ public struct JSONWriter {
 
     /// A JSON literal, from static text (no array built per call).
     private mutating func literal(_ text: StaticString) {
-        separate()
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        needsComma = true
+        text.withUTF8Buffer { raw($0) }
     }
 
     /// Raw JSON already encoded (a nested payload).
     public mutating func raw(_ json: [UInt8]) {
-        separate()
-        bytes.append(contentsOf: json)
+        json.withUnsafeBufferPointer { raw($0) }
+    }
+
+    private mutating func raw(_ json: UnsafeBufferPointer<UInt8>) {
+        let comma = needsComma
         needsComma = true
-    }
-
-    private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-    }
-
-    /// Two digits per division, from a table, then one bulk append (READY writes
-    /// thousands of Snowflakes; one digit at a time was a visible share of it).
-    private mutating func appendDigits(_ value: UInt64) {
-        if value < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var rest = value
-            var start = buffer.count
-            // A StaticString: no lazy global to check on every call (swift_once).
-            Self.twoDigits.withUTF8Buffer { table in
-                while rest >= 100 {
-                    let pair = Int(rest % 100) &* 2
-                    rest /= 100
-                    start &-= 2
-                    buffer[start] = table[pair]
-                    buffer[start &+ 1] = table[pair &+ 1]
-                }
-                if rest >= 10 {
-                    let pair = Int(rest) &* 2
-                    start &-= 2
-                    buffer[start] = table[pair]
-                    buffer[start &+ 1] = table[pair &+ 1]
-                } else {
-                    start &-= 1
-                    buffer[start] = UInt8(ascii: "0") &+ UInt8(rest)
-                }
+        write(upTo: json.count + 1) { out in
+            var at = 0
+            if comma {
+                out[0] = UInt8(ascii: ",")
+                at = 1
             }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+            if let base = json.baseAddress { (out + at).update(from: base, count: json.count) }
+            return at + json.count
         }
+    }
+
+    /// Bytes written in one go through ``fragment(upTo:_:)``: static text and numbers,
+    /// no separators of its own (the fragment's text has them).
+    public struct Fragment: ~Copyable {
+        fileprivate let out: UnsafeMutablePointer<UInt8>
+        fileprivate var count = 0
+
+        /// JSON text as is (keys with their quotes, colons and commas).
+        @inline(__always)
+        public mutating func text(_ text: StaticString) {
+            text.withUTF8Buffer { text in
+                (out + count).update(from: text.baseAddress!, count: text.count)
+                count &+= text.count
+            }
+        }
+
+        /// A number's digits (no quotes: inside a string after `text("\"")` for an ID).
+        @inline(__always)
+        public mutating func digits(_ value: UInt64) {
+            count &+= JSONWriter.writeDigits(value, to: out + count)
+        }
+    }
+
+    /// Writes up to `maximum` bytes through `body` in one step: for the parts written
+    /// thousands of times per READY (an entry, a channel), where the per-call checks of
+    /// ``key(_:)`` and friends add up. The fragment is a value in an array or object:
+    /// a comma goes first when one is due.
+    @inline(__always)
+    public mutating func fragment(upTo maximum: Int, _ body: (inout Fragment) -> Void) {
+        let comma = needsComma
+        needsComma = true
+        write(upTo: maximum + 1) { out in
+            var fragment = Fragment(out: out)
+            if comma {
+                out[0] = UInt8(ascii: ",")
+                fragment.count = 1
+            }
+            body(&fragment)
+            return fragment.count
+        }
+    }
+
+    /// The fragment just written ended with a key (`"name":`): the value that follows
+    /// takes no comma.
+    public mutating func keyWritten() {
+        needsComma = false
+    }
+
+    /// Writes `value`'s decimal digits at `out`. - Returns: how many.
+    ///
+    /// Snowflakes have 17 to 20 digits and a READY of 1,000 read states writes 4,000 of
+    /// them: split into 8-digit parts with two 64-bit divisions, each part written two
+    /// digits at a time from a table with 32-bit arithmetic (a 64-bit division per pair
+    /// was a third of the build time in `perf`).
+    @inline(__always)
+    fileprivate static func writeDigits(_ value: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        if value < 100_000_000 { return writeShort(UInt32(truncatingIfNeeded: value), to: out) }
+        let low = UInt32(truncatingIfNeeded: value % 100_000_000)
+        let rest = value / 100_000_000
+        var length: Int
+        if rest < 100_000_000 {
+            length = writeShort(UInt32(truncatingIfNeeded: rest), to: out)
+        } else {
+            length = writeShort(UInt32(truncatingIfNeeded: rest / 100_000_000), to: out)
+            writeEight(UInt32(truncatingIfNeeded: rest % 100_000_000), to: out + length)
+            length &+= 8
+        }
+        writeEight(low, to: out + length)
+        return length &+ 8
+    }
+
+    /// Exactly 8 digits (leading zeros kept) of `value` < 10^8.
+    @inline(__always)
+    private static func writeEight(_ value: UInt32, to out: UnsafeMutablePointer<UInt8>) {
+        let high = value / 10_000, low = value % 10_000
+        twoDigits.withUTF8Buffer { table in
+            let pairs = (Int(high / 100) &* 2, Int(high % 100) &* 2, Int(low / 100) &* 2, Int(low % 100) &* 2)
+            out[0] = table[pairs.0]
+            out[1] = table[pairs.0 &+ 1]
+            out[2] = table[pairs.1]
+            out[3] = table[pairs.1 &+ 1]
+            out[4] = table[pairs.2]
+            out[5] = table[pairs.2 &+ 1]
+            out[6] = table[pairs.3]
+            out[7] = table[pairs.3 &+ 1]
+        }
+    }
+
+    /// The digits of `value` < 10^8, without leading zeros. - Returns: how many.
+    @inline(__always)
+    private static func writeShort(_ value: UInt32, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        if value < 10 {
+            out[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)
+            return 1
+        }
+        var length = 2
+        var threshold: UInt32 = 100
+        while length < 8 && value >= threshold {
+            length &+= 1
+            threshold &*= 10
+        }
+        var rest = value
+        var end = length
+        twoDigits.withUTF8Buffer { table in
+            while rest >= 100 {
+                let pair = Int(rest % 100) &* 2
+                rest /= 100
+                end &-= 2
+                out[end] = table[pair]
+                out[end &+ 1] = table[pair &+ 1]
+            }
+            if rest >= 10 {
+                let pair = Int(rest) &* 2
+                out[0] = table[pair]
+                out[1] = table[pair &+ 1]
+            } else {
+                out[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+            }
+        }
+        return length
     }
 
     /// "00", "01", … "99", back to back.
@@ -166,6 +379,8 @@ public struct JSONWriter {
         40414243444546474849505152535455565758596061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899
         """
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
 }
 
 private extension UInt {

@@ -13,14 +13,16 @@ extension ReadStateList: JSONWritable {
         writer.key("entries")
         writer.beginArray()
         for entry in entries {
-            writer.beginObject()
-            writer.key("id")
-            writer.snowflake(entry.id)
-            writer.key("last_message_id")
-            writer.snowflake(entry.lastMessageId)
-            writer.key("mention_count")
-            writer.integer(entry.mentionCount)
-            writer.endObject()
+            // 20 digits per ID, 20 for the count: 101 bytes with the text.
+            writer.fragment(upTo: 104) { fragment in
+                fragment.text(#"{"id":""#)
+                fragment.digits(entry.id.rawValue)
+                fragment.text(#"","last_message_id":""#)
+                fragment.digits(entry.lastMessageId.rawValue)
+                fragment.text(#"","mention_count":"#)
+                fragment.digits(UInt64(max(0, entry.mentionCount)))
+                fragment.text("}")
+            }
         }
         writer.endArray()
         writer.endObject()
@@ -44,14 +46,19 @@ extension ReadyPayload: JSONWritable {
         writer.key("channels")
         writer.beginArray()
         for channel in channels {
-            writer.beginObject()
-            writer.key("id")
-            writer.snowflake(channel.id)
-            writer.key("name")
+            writer.fragment(upTo: 32) { fragment in
+                fragment.text(#"{"id":""#)
+                fragment.digits(channel.id.rawValue)
+                fragment.text(#"","name":"#)
+            }
+            writer.keyWritten()
             writer.string(channel.name)
             if let last = channel.lastMessageId {
-                writer.key("last_message_id")
-                writer.snowflake(last)
+                writer.fragment(upTo: 40) { fragment in
+                    fragment.text(#""last_message_id":""#)
+                    fragment.digits(last.rawValue)
+                    fragment.text("\"")
+                }
             }
             writer.endObject()
         }

@@ -3,8 +3,23 @@ import Foundation
 /// Frames the server sends, as JSON text: `{"op":…, "d":…, "s":…, "t":…}` with `s`
 /// and `t` only on dispatches, keys in snake_case, IDs as strings.
 public enum ServerFrame {
+    /// Written directly: the encoder took a fifth of a connection's set-up in `perf`.
     public static func hello(heartbeatIntervalMilliseconds: Int) -> [UInt8] {
-        encode(Frame(op: .hello, d: Hello(heartbeatInterval: heartbeatIntervalMilliseconds)))
+        var writer = JSONWriter(capacity: 64)
+        writer.beginObject()
+        writer.key("op")
+        writer.integer(GatewayOpcode.hello.rawValue)
+        writer.key("d")
+        writer.beginObject()
+        writer.key("heartbeat_interval")
+        writer.integer(heartbeatIntervalMilliseconds)
+        writer.endObject()
+        writer.key("s")
+        writer.null()
+        writer.key("t")
+        writer.null()
+        writer.endObject()
+        return writer.bytes
     }
 
     /// Frames whose bytes never change, encoded once.
@@ -85,5 +100,4 @@ public enum ServerFrame {
         enum CodingKeys: String, CodingKey { case op, d, s, t }
     }
 
-    private struct Hello: Encodable { var heartbeatInterval: Int }
 }

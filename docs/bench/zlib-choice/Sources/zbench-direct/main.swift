@@ -1,0 +1,2 @@
+import ZBenchCore
+runCLI(methods: [directMethod])
