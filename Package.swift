@@ -89,6 +89,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// libFuzzer harnesses (scripts/fuzz.sh builds them with the sanitizers); a
+        /// plain build replays inputs: `readstates-fuzz TARGET FILE...`.
+        .executableTarget(
+            name: "readstates-fuzz",
+            dependencies: ["FuzzerDriver", "Gateway", "ReadStatesModule", "Snowflake"],
+            path: "Tests/Fuzz/Harness",
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "FuzzerDriver", path: "Tests/Fuzz/FuzzerDriver"),
         /// Fixtures the test targets share (a real PostgreSQL server); not a product.
         .target(name: "TestSupport", dependencies: ["Gateway"], path: "Tests/Support", swiftSettings: swiftSettings),
         .testTarget(name: "SnowflakeTests", dependencies: ["Snowflake"], swiftSettings: swiftSettings),

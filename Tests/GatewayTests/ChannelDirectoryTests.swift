@@ -17,7 +17,7 @@ import Testing
         #expect(directory.summaries(of: id(2)).map(\.name) == ["c10", "renamed", "c30", "c40"])
         #expect(directory.summaries(of: id(3)).isEmpty)
         directory.recordMessage(id(99), in: id(30))
-        #expect(directory.summaries(of: id(1)).first { $0.id == id(30) }?.lastMessageID == id(99))
+        #expect(directory.summaries(of: id(1)).first { $0.id == id(30) }?.lastMessageId == id(99))
         #expect(directory.summaries(of: id(1)).map(\.id) == [id(10), id(25), id(30), id(40)])
     }
 }

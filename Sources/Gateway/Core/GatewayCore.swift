@@ -268,7 +268,7 @@ public struct GatewayCore {
             sessionId: sessionID,
             resumeGatewayUrl: resumeURL,
             user: .init(id: user),
-            channels: directory.summaries(of: user).map { .init(id: $0.id, name: $0.name, lastMessageId: $0.lastMessageID) },
+            channels: directory.summaries(of: user),
             readState: ReadStateList(states, versions: versions, since: connection.readStateVersion)
         )
         let actions = dispatch("READY", writing: ready, toSession: sessionID)

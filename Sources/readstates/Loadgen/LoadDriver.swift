@@ -266,7 +266,9 @@ final class LoadDriver: WebSocketClientDelegate {
                     + pendingAcks.values.filter { $0.event >= warmupEvents }.count
                 report.runFinished(sent: measuredSent, lost: unanswered)
                 if let mark = runStartMark, let pid = plan.serverPid, let cpu = BenchClock.cpuSeconds(of: pid) {
-                    report.recordServerCPU(seconds: cpu - mark.cpu, framesIn: framesSent - mark.sent, framesOut: framesReceived - mark.received)
+                    report.recordServerCPU(
+                        seconds: cpu - mark.cpu, framesIn: framesSent - mark.sent, framesOut: framesReceived - mark.received, events: sent
+                    )
                 }
                 report.recordBytesReceived(client.bytesReceived - runStartBytes, frames: framesReceived - runStartFramesReceived)
                 if plan.reidentify {

@@ -46,7 +46,7 @@ final class LoadReport: Sendable {
         var closes: [String: Int] = [:]
         var measuredSent: Int?
         /// The server's CPU over the run (warm-up included) and the frames it handled.
-        var serverCPU: (seconds: Double, framesIn: Int, framesOut: Int)?
+        var serverCPU: (seconds: Double, framesIn: Int, framesOut: Int, events: Int)?
         /// READY payloads (inflated, when compressed): count and bytes, full and partial.
         var readyBytes = (full: (count: 0, bytes: 0), partial: (count: 0, bytes: 0))
         /// What arrived during the run, as it came off the socket (compressed or not).
@@ -199,8 +199,9 @@ final class LoadReport: Sendable {
         }
     }
 
-    func recordServerCPU(seconds: Double, framesIn: Int, framesOut: Int) {
-        state.withLock { $0.serverCPU = (seconds, framesIn, framesOut) }
+    /// - Parameter events: the events sent over the same span (warm-up included).
+    func recordServerCPU(seconds: Double, framesIn: Int, framesOut: Int, events: Int) {
+        state.withLock { $0.serverCPU = (seconds, framesIn, framesOut, events) }
     }
 
     /// The closing summary.
@@ -230,8 +231,11 @@ final class LoadReport: Sendable {
                 object["server_frames_in"] = cpu.framesIn
                 object["server_frames_out"] = cpu.framesOut
                 object["server_cpu_us_per_frame"] = perFrame
+                let perEvent = cpu.events > 0 ? cpu.seconds * 1e6 / Double(cpu.events) : 0
+                object["server_cpu_us_per_event"] = perEvent
                 cpuText = String(
-                    format: "\n  server CPU: %.2f s for %d frames in + %d out: %.1f us per frame", cpu.seconds, cpu.framesIn, cpu.framesOut, perFrame
+                    format: "\n  server CPU: %.2f s for %d frames in + %d out: %.1f us per frame, %.1f us per event",
+                    cpu.seconds, cpu.framesIn, cpu.framesOut, perFrame, perEvent
                 )
             }
             if let received = state.wire, received.frames > 0 {
