@@ -270,7 +270,10 @@ final class LoadDriver: WebSocketClientDelegate {
                         seconds: cpu - mark.cpu, framesIn: framesSent - mark.sent, framesOut: framesReceived - mark.received, events: sent
                     )
                 }
-                report.recordBytesReceived(client.bytesReceived - runStartBytes, frames: framesReceived - runStartFramesReceived)
+                report.recordBytesReceived(
+                    client.bytesReceived - runStartBytes, frames: framesReceived - runStartFramesReceived,
+                    compressed: plan.endpoint.compression == .zlibStream
+                )
                 if plan.reidentify {
                     reconnectAll(client)
                 } else {

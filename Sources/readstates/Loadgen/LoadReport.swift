@@ -50,7 +50,7 @@ final class LoadReport: Sendable {
         /// READY payloads (inflated, when compressed): count and bytes, full and partial.
         var readyBytes = (full: (count: 0, bytes: 0), partial: (count: 0, bytes: 0))
         /// What arrived during the run, as it came off the socket (compressed or not).
-        var wire: (bytes: Int, frames: Int)?
+        var wire: (bytes: Int, frames: Int, compressed: Bool)?
     }
 
     private let state = Mutex(State())
@@ -82,8 +82,8 @@ final class LoadReport: Sendable {
         }
     }
 
-    func recordBytesReceived(_ bytes: Int, frames: Int) {
-        state.withLock { $0.wire = (bytes, frames) }
+    func recordBytesReceived(_ bytes: Int, frames: Int, compressed: Bool) {
+        state.withLock { $0.wire = (bytes, frames, compressed) }
     }
 
     /// "N full READY of B bytes on average, M partial of …"
@@ -242,8 +242,9 @@ final class LoadReport: Sendable {
                 object["bytes_received"] = received.bytes
                 object["bytes_received_per_frame"] = Double(received.bytes) / Double(received.frames)
                 cpuText += String(
-                    format: "\n  received: %d bytes in %d frames: %.1f bytes per frame (as sent: compressed with zlib-stream)",
-                    received.bytes, received.frames, Double(received.bytes) / Double(received.frames)
+                    format: "\n  received: %d bytes in %d frames: %.1f bytes per frame%@",
+                    received.bytes, received.frames, Double(received.bytes) / Double(received.frames),
+                    received.compressed ? " (as they came: compressed with zlib-stream)" : ""
                 )
             }
             let hint = state.closes["close 4008"] == nil
