@@ -6,6 +6,15 @@
 // directly from <libwebsockets.h>.
 #include <libwebsockets.h>
 #include <ev.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /// `LWS_PRE` is a function-like macro in 4.1.6, which Swift does not import.
 /// Every buffer handed to `lws_write` needs this many bytes of headroom in
@@ -22,6 +31,12 @@ static inline uint64_t CWebsockets_serverOptionValidateUTF8(void) {
 
 static inline uint64_t CWebsockets_serverOptionDoSSLGlobalInit(void) {
     return (uint64_t)LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+}
+
+/// SO_REUSEPORT on the listening socket: several contexts (one per service thread)
+/// listen on one port and the kernel spreads new connections over them.
+static inline uint64_t CWebsockets_serverOptionAllowListenShare(void) {
+    return (uint64_t)LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
 }
 
 static inline uint64_t CWebsockets_serverOptionDisableIPv6(void) {
@@ -55,6 +70,112 @@ static inline void CWebsockets_runEventLoopNoWait(struct ev_loop *loop) {
 
 static inline void CWebsockets_destroyEventLoop(struct ev_loop *loop) {
     ev_loop_destroy(loop);
+}
+
+/// A listening socket of ours (SO_REUSEPORT, so that every service thread has one on
+/// the same port and the kernel spreads new connections over them), bound to
+/// `host`:`port` (0: a free port). lws 4.1.6 sets only SO_REUSEADDR on its own
+/// listeners, even with LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE (that option changes
+/// Windows' exclusive-bind flag), so a second context cannot listen on the port.
+/// `exclusive`: first check that nothing listens on the port (for the first thread's
+/// socket; the others join it).
+/// - Returns: the socket, or -1 (errno says why).
+static inline int CWebsockets_listenShared(const char *host, int port, int exclusive) {
+    char service[16];
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints, *found = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (getaddrinfo(host, service, &hints, &found) != 0 || !found) return -1;
+    int on = 1;
+    if (exclusive && port != 0) {
+        /* SO_REUSEPORT would let this process join another's listeners on the port (the
+           same user's): a plain bind first, which fails while anyone listens there. */
+        int probe = socket(found->ai_family, SOCK_STREAM, 0);
+        int taken = probe < 0
+            || setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0
+            || bind(probe, found->ai_addr, found->ai_addrlen) < 0;
+        int saved = errno;
+        if (probe >= 0) close(probe);
+        if (taken) {
+            freeaddrinfo(found);
+            errno = saved;
+            return -1;
+        }
+    }
+    int fd = socket(found->ai_family, SOCK_STREAM, 0);
+    if (fd < 0
+        || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0
+        || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0
+        || bind(fd, found->ai_addr, found->ai_addrlen) < 0
+        || listen(fd, 4096) < 0
+        || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) < 0
+        || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        int saved = errno;
+        if (fd >= 0) close(fd);
+        freeaddrinfo(found);
+        errno = saved;
+        return -1;
+    }
+    freeaddrinfo(found);
+    return fd;
+}
+
+/// The port a socket is bound to (0 if unknown).
+static inline int CWebsockets_boundPort(int fd) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof(address);
+    if (getsockname(fd, (struct sockaddr *)&address, &length) < 0) return 0;
+    if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
+    if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+    return 0;
+}
+
+/// Accepts on a listening socket of ours from a service thread's libev loop and hands
+/// each connection to that thread's lws vhost, as if lws had accepted it.
+struct CWebsockets_Acceptor {
+    ev_io watcher;  /* first: the callback casts the watcher back to the acceptor */
+    struct lws_vhost *vhost;
+    int tls;
+};
+
+static void CWebsockets_acceptReady(struct ev_loop *loop, ev_io *watcher, int events) {
+    (void)loop;
+    (void)events;
+    struct CWebsockets_Acceptor *acceptor = (struct CWebsockets_Acceptor *)watcher;
+    /* A bounded batch per wake-up, so one busy listener does not starve the loop. */
+    for (int taken = 0; taken < 64; taken++) {
+        int fd = accept(watcher->fd, NULL, NULL);
+        if (fd < 0) return; /* EAGAIN: none left; out of descriptors: retried when ready again */
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        lws_sock_file_fd_type descriptor;
+        descriptor.sockfd = fd;
+        int type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (acceptor->tls ? LWS_ADOPT_ALLOW_SSL : 0);
+        if (!lws_adopt_descriptor_vhost(acceptor->vhost, (lws_adoption_type)type, descriptor, NULL, NULL)) {
+            /* lws closed it already on failure */
+        }
+    }
+}
+
+/// Starts accepting on `fd` (ours, from `CWebsockets_listenShared`) into `context`'s
+/// default vhost, on the context's libev loop. Call on the context's thread.
+static inline struct CWebsockets_Acceptor *CWebsockets_startAcceptor(struct ev_loop *loop, int fd, struct lws_context *context, int tls) {
+    struct CWebsockets_Acceptor *acceptor = calloc(1, sizeof(*acceptor));
+    if (!acceptor) return NULL;
+    acceptor->vhost = lws_get_vhost_by_name(context, "default");
+    acceptor->tls = tls;
+    ev_io_init(&acceptor->watcher, CWebsockets_acceptReady, fd, EV_READ);
+    ev_io_start(loop, &acceptor->watcher);
+    return acceptor;
+}
+
+/// Stops accepting and closes the listening socket. Call on the context's thread.
+static inline void CWebsockets_stopAcceptor(struct ev_loop *loop, struct CWebsockets_Acceptor *acceptor) {
+    ev_io_stop(loop, &acceptor->watcher);
+    close(acceptor->watcher.fd);
+    free(acceptor);
 }
 
 /// `lwsl_*` are variadic macros; this sets the level with no log emitter so

@@ -52,6 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Client payloads a session may send per 60 s before it is closed with 4008 (0: no limit).")
     var rateLimit = 120
 
+    @Option(help: "Service threads, each with its own lws context on the port (default: the number of CPUs).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
     @Flag(help: "On a store with no channels, create a few demo channels and users to try the gateway with.")
     var demo = false
 
@@ -74,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...1_048_576).contains(resumeMemoryMib) else { throw ValidationError("--resume-memory-mib must be from 1 to 1048576") }
         _ = try flushDelaySeconds()
         guard (0...19).contains(flusherNice) else { throw ValidationError("--flusher-nice must be from 0 to 19") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         if let webRoot {
             do {
@@ -190,6 +194,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.tlsCertificatePath = tlsCert
         serverConfiguration.tlsPrivateKeyPath = tlsKey
         serverConfiguration.session.rateLimit = rateLimit
+        serverConfiguration.threads = threads
         serverConfiguration.session.resumeHistory.bytesPerSession = resumeHistoryKib << 10
         serverConfiguration.session.resumeHistory.totalBytes = resumeMemoryMib << 20
         let webClient: WebClientFiles?
@@ -219,7 +224,10 @@ struct ServeCommand: AsyncParsableCommand {
         let scheme = tlsCert == nil ? "http" : "https"
         logger.info(
             "serving",
-            metadata: ["url": "\(scheme)://\(host):\(server.port)", "store": "\(opened.name)", "data_dir": "\(dataDirectory.path)"]
+            metadata: [
+                "url": "\(scheme)://\(host):\(server.port)", "store": "\(opened.name)", "data_dir": "\(dataDirectory.path)",
+                "threads": "\(threads)",
+            ]
         )
         if webClient != nil {
             logger.info("web client: open \(scheme)://\(host):\(server.port)/ in a browser")

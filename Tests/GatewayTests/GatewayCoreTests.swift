@@ -171,6 +171,50 @@ import Testing
         #expect((list["version"] as? NSNumber)?.uint64Value == seen + 2)
     }
 
+    @Test func twoThreadsCoresShareSessionsDeliverAcrossAndResumeAcross() throws {
+        // Two cores, as two service threads: connection IDs carry their thread in the
+        // low 8 bits (thread 0: 1 << 8, …; thread 1: 1 << 8 | 1, …).
+        let shared = SharedSessions(shards: 4)
+        func core(_ thread: Int) -> GatewayCore {
+            var core = GatewayCore(
+                engine: engine,
+                directory: ChannelDirectory([ChatChannel(id: general, name: "general", members: [id(1), id(2)])]),
+                tokens: tokens, messageIDs: SnowflakeGenerator(worker: 1, process: 1), metrics: GatewayMetrics(),
+                configuration: .init(), versions: versions, sessions: shared, thread: thread, threadCount: 2
+            )
+            var next = 0
+            core.newSessionID = {
+                next += 1
+                return "t\(thread)-\(next)"
+            }
+            return core
+        }
+        var first = core(0), second = core(1)
+        let onFirst = 1 << 8, onSecond = 1 << 8 | 1
+        ready(&first, onFirst, user: 1)
+        ready(&second, onSecond, user: 1)
+        #expect(first.sessionCount == 2 && second.sessionCount == 2, "one registry")
+        // An ack on the first thread reaches the session on the second: an action for
+        // its connection, which the transport hands to that thread.
+        let ack = first.received(onFirst, frame: frame(#"{"op":101,"d":{"channel_id":"\#(general.rawValue)","message_id":"\#(id(70).rawValue)"}}"#), now: 5)
+        #expect(events(ack, to: onFirst) == ["MESSAGE_ACK"])
+        #expect(events(ack, to: onSecond) == ["MESSAGE_ACK"])
+        #expect(sent(ack)[onSecond]?.first?["s"] as? Int == 2)
+        // RESUME on the second thread of the session still attached on the first: the
+        // old connection is closed there (an action for its thread), replay and RESUMED here.
+        let onSecondAgain = 2 << 8 | 1
+        _ = second.connected(onSecondAgain, now: 6)
+        let resume = second.received(
+            onSecondAgain, frame: frame(#"{"op":6,"d":{"token":"\#(tokens.mint(user: id(1)))","session_id":"t0-1","seq":1}}"#), now: 7
+        )
+        #expect(closes(resume)[onFirst] == .unknownError)
+        #expect(events(resume, to: onSecondAgain) == ["MESSAGE_ACK", "RESUMED"])
+        // The first thread's core, told of it, closes the connection without ending the session.
+        #expect(closes(first.closeTakenOver(onFirst, .unknownError))[onFirst] == .unknownError)
+        first.disconnected(onFirst, now: 8)
+        #expect(shared.connection(of: "t0-1", user: id(1)) == onSecondAgain)
+    }
+
     @Test func identifyLoadsAnUncachedUserThenSendsREADY() throws {
         var core = makeCore()
         #expect(events(core.connected(1, now: 0), to: 1) == ["op 10"])

@@ -51,8 +51,9 @@ public struct GatewayCore {
     /// One WebSocket's protocol state.
     struct Connection {
         var machine: SessionMachine
-        /// The session (in the registry) once READY or RESUMED went out.
+        /// The session (in the registry) once READY or RESUMED went out, and its user.
         var sessionID: String?
+        var sessionUser: Snowflake?
         /// When IDENTIFY arrived, for the READY build-time histogram.
         var identifiedAt: ContinuousClock.Instant?
         /// Set once the core closed it, with the code sent.
@@ -72,7 +73,12 @@ public struct GatewayCore {
     /// READY's `resume_gateway_url` (set once the transport knows its port).
     public var resumeURL = ""
     var connections: [Int: Connection] = [:]
-    var registry: SessionRegistry
+    /// Every thread's resumable sessions (one registry, shared).
+    let sessions: SharedSessions
+    /// This core's service thread, and how many there are: a connection ID carries its
+    /// thread in its low 8 bits (``thread(of:)``).
+    public let thread: Int
+    public let threadCount: Int
     /// `gateway_dispatches_total` by event name, kept so a dispatch costs no registry lookup.
     private var dispatchCounters: [String: Counter] = [:]
     /// Where new session IDs come from (injectable so tests can predict them).
@@ -85,22 +91,37 @@ public struct GatewayCore {
         messageIDs: SnowflakeGenerator,
         metrics: GatewayMetrics,
         configuration: SessionMachine.Configuration,
-        versions: ReadStateVersions = .random()
+        versions: ReadStateVersions = .random(),
+        sessions: SharedSessions? = nil,
+        thread: Int = 0,
+        threadCount: Int = 1
     ) {
         self.versions = versions
+        self.thread = thread
+        self.threadCount = threadCount
+        self.sessions = sessions ?? SharedSessions(
+            shards: 1, resumeWindowMilliseconds: configuration.resumeWindowMilliseconds, limits: configuration.resumeHistory
+        )
         self.engine = engine
         self.directory = directory
         self.tokens = tokens
         self.messageIDs = messageIDs
         self.metrics = metrics
         self.configuration = configuration
-        registry = SessionRegistry(resumeWindowMilliseconds: configuration.resumeWindowMilliseconds, limits: configuration.resumeHistory)
     }
 
     public var isEmpty: Bool { connections.isEmpty }
 
     /// Sessions known, connected or waiting for a RESUME.
-    public var sessionCount: Int { registry.count }
+    public var sessionCount: Int { sessions.count }
+
+    /// The service thread a connection ID belongs to.
+    public static func thread(of connection: Int) -> Int { connection & 0xFF }
+
+    /// Whether the connection is this core's (always, with one thread).
+    func isLocal(_ connection: Int) -> Bool {
+        threadCount == 1 || Self.thread(of: connection) == thread
+    }
 
     // MARK: Connections
 
@@ -140,19 +161,16 @@ public struct GatewayCore {
         guard let connection = connections.removeValue(forKey: id) else { return }
         metrics.connections.decrement()
         if let code = connection.closing { metrics.closed(code: code.rawValue) }
-        guard let sessionID = connection.sessionID, registry.connection(of: sessionID) == id else { return }
-        if let code = connection.closing, code != .goingAway {
-            registry.remove(sessionID)
-        } else {
-            registry.detach(sessionID, now: now)
-        }
+        guard let sessionID = connection.sessionID, let user = connection.sessionUser else { return }
+        let end = connection.closing.map { $0 != .goingAway } ?? false
+        sessions.disconnected(sessionID, user: user, connection: id, end: end, now: now)
     }
 
     /// Once a second: heartbeat deadlines, and sessions past their resume window.
     public mutating func tick(now: UInt64) -> [Action] {
-        registry.expire(now: now)
-        metrics.resumeHistoryBytes.set(Double(registry.historyBytes))
-        metrics.sessions.set(Double(registry.count))
+        sessions.expire(now: now)
+        metrics.resumeHistoryBytes.set(Double(sessions.historyBytes))
+        metrics.sessions.set(Double(sessions.count))
         var actions: [Action] = []
         for id in Array(connections.keys) {
             guard let machineActions = connections[id]?.machine.tick(now: now), !machineActions.isEmpty else { continue }
@@ -169,6 +187,13 @@ public struct GatewayCore {
             actions += close(id, .goingAway)
         }
         return actions
+    }
+
+    /// Another thread's core closed this connection: a RESUME elsewhere took its
+    /// session over (the session has left it already).
+    public mutating func closeTakenOver(_ id: Int, _ code: GatewayCloseCode) -> [Action] {
+        connections[id]?.sessionID = nil
+        return close(id, code)
     }
 
     /// Closes a connection (once): the one place a close is decided.
@@ -201,38 +226,45 @@ public struct GatewayCore {
 
     // MARK: Dispatches
 
-    /// Numbers the dispatch in the session's sequence, keeps it for RESUME, and sends
-    /// it if the session is connected.
-    mutating func dispatch(_ type: String, writing payload: some JSONWritable, toSession sessionID: String) -> [Action] {
-        guard let frame = registry.dispatch(type, writing: payload, to: sessionID) else { return [] }
+    private mutating func counted(_ type: String, _ times: Int = 1) {
+        guard times > 0 else { return }
         if let counter = dispatchCounters[type] {
-            counter.increment()
+            counter.increment(by: Int64(times))
         } else {
             let counter = metrics.dispatches(type)
             dispatchCounters[type] = counter
-            counter.increment()
+            counter.increment(by: Int64(times))
         }
-        guard let id = registry.connection(of: sessionID), connections[id]?.closing == nil else { return [] }
+    }
+
+    /// A numbered frame to the connection its session is attached to: sent here if the
+    /// connection is this thread's and open, handed to its thread otherwise.
+    private func deliver(_ frame: [UInt8], to connection: Int?) -> [Action] {
+        guard let id = connection else { return [] }
+        if isLocal(id) && connections[id]?.closing != nil { return [] }
+        if isLocal(id) && connections[id] == nil { return [] }
         return [.send(connection: id, frame: frame)]
     }
 
-    mutating func dispatch(_ type: String, payload: [UInt8], toSession sessionID: String) -> [Action] {
-        dispatch(type, writing: EncodedJSON(payload), toSession: sessionID)
+    /// Numbers the dispatch in the session's sequence, keeps it for RESUME, and sends
+    /// it if the session is connected.
+    mutating func dispatch(_ type: String, writing payload: some JSONWritable & Sendable, toSession sessionID: String, of user: Snowflake) -> [Action] {
+        guard let (connection, frame) = sessions.dispatch(type, writing: payload, toSession: sessionID, of: user) else { return [] }
+        counted(type)
+        return deliver(frame, to: connection)
     }
 
-    /// To every session of the user, connected or waiting to be resumed: the one call
-    /// that delivers a dispatch to a user.
+    /// To every session of the user, connected or waiting to be resumed, on any thread:
+    /// the one call that delivers a dispatch to a user.
     public mutating func dispatch(_ type: String, payload: [UInt8], toUser user: Snowflake) -> [Action] {
-        var actions: [Action] = []
-        for sessionID in registry.sessions(of: user) {
-            actions += dispatch(type, payload: payload, toSession: sessionID)
-        }
-        return actions
+        let frames = sessions.dispatch(type, writing: EncodedJSON(payload), toUser: user)
+        counted(type, frames.count)
+        return frames.flatMap { deliver($0.frame, to: $0.connection) }
     }
 
     mutating func dispatch(_ type: String, _ data: some Encodable, toConnection id: Int) -> [Action] {
-        guard let sessionID = connections[id]?.sessionID else { return [] }
-        return dispatch(type, payload: ServerFrame.payload(data), toSession: sessionID)
+        guard let sessionID = connections[id]?.sessionID, let user = connections[id]?.sessionUser else { return [] }
+        return dispatch(type, writing: EncodedJSON(ServerFrame.payload(data)), toSession: sessionID, of: user)
     }
 
     // MARK: IDENTIFY and RESUME
@@ -262,7 +294,7 @@ public struct GatewayCore {
         }
         let sessionID = newSessionID()
         connections[id]?.sessionID = sessionID
-        registry.create(sessionID: sessionID, user: user, connection: id)
+        connections[id]?.sessionUser = user
         let ready = ReadyPayload(
             v: 10,
             sessionId: sessionID,
@@ -271,7 +303,12 @@ public struct GatewayCore {
             channels: directory.summaries(of: user),
             readState: ReadStateList(states, versions: versions, since: connection.readStateVersion)
         )
-        let actions = dispatch("READY", writing: ready, toSession: sessionID)
+        // Created and READY numbered in one step: no other thread's dispatch comes first.
+        var actions: [Action] = []
+        if let frame = sessions.create(sessionID: sessionID, user: user, connection: id, first: "READY", writing: ready) {
+            counted("READY")
+            actions.append(.send(connection: id, frame: frame))
+        }
         connections[id]?.machine.ready()
         if let start = connection.identifiedAt { metrics.readyBuild.record(ContinuousClock.now - start) }
         return actions
@@ -279,18 +316,22 @@ public struct GatewayCore {
 
     private mutating func resume(_ sessionID: String, user: Snowflake, sequence: Int, connection id: Int, now: UInt64) -> [Action] {
         var actions: [Action] = []
+        let resumed = sessions.resume(sessionID: sessionID, user: user, sequence: sequence, connection: id, now: now)
         // The client may notice a dropped connection before the server does: the old
-        // one gives way.
-        if let previous = registry.connection(of: sessionID), previous != id, connections[previous] != nil {
-            connections[previous]?.sessionID = nil
-            actions += close(previous, .unknownError)
-            registry.detach(sessionID, now: now)
+        // one gives way, on whichever thread it is.
+        if let previous = resumed.previous {
+            if isLocal(previous) {
+                actions += closeTakenOver(previous, .unknownError)
+            } else {
+                actions.append(.close(connection: previous, code: .unknownError))
+            }
         }
-        switch registry.resume(sessionID: sessionID, user: user, sequence: sequence, connection: id) {
+        switch resumed.frames {
         case .success(let frames):
             connections[id]?.sessionID = sessionID
+            connections[id]?.sessionUser = user
             actions += frames.map { .send(connection: id, frame: $0) }
-            actions += dispatch("RESUMED", payload: ServerFrame.payload(Optional<Int>.none), toSession: sessionID)
+            counted("RESUMED")
             connections[id]?.machine.ready()
         case .failure(.unknownSession):
             actions.append(.send(connection: id, frame: ServerFrame.invalidSession(resumable: false)))

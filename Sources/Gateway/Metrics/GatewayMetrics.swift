@@ -46,6 +46,31 @@ public final class GatewayMetrics: Sendable {
         registry.makeCounter(name: "gateway_dispatches_total", labels: [("type", type)], help: "Dispatches sent, by event.")
     }
 
+    /// One service thread's figures: its open gateway connections, and the frames it
+    /// received and handed to its sockets.
+    struct ThreadFigures {
+        let connections: Gauge
+        let framesIn: Counter
+        let framesOut: Counter
+    }
+
+    func thread(_ index: Int) -> ThreadFigures {
+        let thread = String(index)
+        return ThreadFigures(
+            connections: registry.makeGauge(
+                name: "gateway_thread_connections", labels: [("thread", thread)], help: "Open gateway WebSocket connections, by service thread."
+            ),
+            framesIn: registry.makeCounter(
+                name: "gateway_thread_frames_total", labels: [("thread", thread), ("direction", "in")],
+                help: "Gateway frames received from clients and queued to them, by service thread."
+            ),
+            framesOut: registry.makeCounter(
+                name: "gateway_thread_frames_total", labels: [("thread", thread), ("direction", "out")],
+                help: "Gateway frames received from clients and queued to them, by service thread."
+            )
+        )
+    }
+
     func closed(code: UInt16) {
         registry.makeCounter(name: "gateway_closes_total", labels: [("code", String(code))], help: "Sessions closed by the server, by close code.")
             .increment()

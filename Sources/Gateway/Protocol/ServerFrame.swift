@@ -77,6 +77,31 @@ public enum ServerFrame {
         return writer.bytes
     }
 
+    /// A dispatch frame's `s`, read back from its end (``dispatch(_:sequence:writing:)``
+    /// writes `,"s":N,"t":"TYPE"}` last); nil for frames that are not dispatches.
+    public static func sequence(of frame: [UInt8]) -> Int? {
+        frame.withUnsafeBufferPointer { bytes -> Int? in
+            // `,"s":` searched backwards: event names hold no quotes.
+            var index = bytes.count - 6
+            while index >= 0 {
+                if bytes[index] == UInt8(ascii: ",") && bytes[index + 1] == UInt8(ascii: "\"")
+                    && bytes[index + 2] == UInt8(ascii: "s") && bytes[index + 3] == UInt8(ascii: "\"")
+                    && bytes[index + 4] == UInt8(ascii: ":")
+                {
+                    var value = 0
+                    var at = index + 5
+                    while at < bytes.count, bytes[at] >= UInt8(ascii: "0"), bytes[at] <= UInt8(ascii: "9"), value < Int.max / 10 - 9 {
+                        value = value * 10 + Int(bytes[at] - UInt8(ascii: "0"))
+                        at += 1
+                    }
+                    return at > index + 5 ? value : nil
+                }
+                index -= 1
+            }
+            return nil
+        }
+    }
+
     private static func encode(_ frame: some Encodable) -> [UInt8] {
         // Our payload types always encode; a failure would be a programming error.
         Array((try? GatewayJSON.encoder.encode(frame)) ?? Data(#"{"op":0}"#.utf8))

@@ -4,8 +4,8 @@ public import Snowflake
 /// dispatches, while connected and for `resumeWindow` after its connection dropped,
 /// so RESUME can replay what the client missed. Pure bookkeeping: frames in, frames
 /// out; the transport owns the sockets. Used on the service thread only.
-public struct SessionRegistry {
-    public struct Record {
+public struct SessionRegistry: Sendable {
+    public struct Record: Sendable {
         public let sessionID: String
         public let user: Snowflake
         /// The last sequence number given out.

@@ -1,5 +1,6 @@
 internal import CWebsockets
 import Foundation
+import Prometheus
 import ReadStatesModule
 import Snowflake
 
@@ -13,12 +14,22 @@ final class GatewayConnections {
     private var sockets: [Int: WebSocketConnection] = [:]
     /// How `?compress=zlib-stream` connections' streams are set up.
     private let compression: ZlibStreamSettings
+    /// Every service thread's inbox, by thread: where actions for another thread's
+    /// connections go (nil with one thread).
+    private let threads: ServiceThreads?
+    /// This thread's connections and frames on `/metrics`.
+    private let figures: GatewayMetrics.ThreadFigures
 
-    init(core: GatewayCore, engine: ReadStates, inbox: ServiceInbox, compression: ZlibStreamSettings = ZlibStreamSettings()) {
+    init(
+        core: GatewayCore, engine: ReadStates, inbox: ServiceInbox, compression: ZlibStreamSettings = ZlibStreamSettings(),
+        threads: ServiceThreads? = nil
+    ) {
         self.core = core
         self.engine = engine
         self.inbox = inbox
         self.compression = compression
+        self.threads = threads
+        figures = core.metrics.thread(core.thread)
     }
 
     var isEmpty: Bool { sockets.isEmpty }
@@ -33,6 +44,7 @@ final class GatewayConnections {
 
     /// A WebSocket opened; `query` is its URL's query string (the connect options).
     func established(_ id: Int, wsi: OpaquePointer, query: String?) {
+        figures.connections.increment()
         let limit = core.configuration.sendBacklogLimitBytes
         let options: GatewayConnectOptions
         do {
@@ -54,7 +66,7 @@ final class GatewayConnections {
                 return
             }
         }
-        sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: limit, deflater: deflater)
+        sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: limit, deflater: deflater, ordered: core.threadCount > 1)
         perform(core.connected(id, now: Monotonic.milliseconds()))
     }
 
@@ -68,6 +80,7 @@ final class GatewayConnections {
             perform(core.undecodable(id))
             return
         }
+        figures.framesIn.increment()
         perform(core.received(id, frame: frame, now: Monotonic.milliseconds()))
     }
 
@@ -77,6 +90,7 @@ final class GatewayConnections {
 
     func closed(_ id: Int) {
         guard sockets.removeValue(forKey: id) != nil else { return }
+        figures.connections.decrement()
         core.disconnected(id, now: Monotonic.milliseconds())
     }
 
@@ -105,13 +119,38 @@ final class GatewayConnections {
         request.reply(result)
     }
 
-    // MARK: Actions
-
-    private func perform(_ actions: [GatewayCore.Action]) {
+    /// Actions another thread's core took for this thread's connections.
+    func performForOtherThread(_ actions: [GatewayCore.Action]) {
         for action in actions {
             switch action {
             case .send(let id, let frame):
                 guard let socket = sockets[id] else { continue }
+                figures.framesOut.increment()
+                if !socket.enqueue(frame) { perform(core.backlogExceeded(id)) }
+            case .close(let id, let code):
+                // A RESUME there took this connection's session over.
+                perform(core.closeTakenOver(id, code))
+            case .loadForReady, .ackUncached, .mentionUncached:
+                continue  // never handed over: performed where they were decided
+            }
+        }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [GatewayCore.Action]) {
+        // Actions for other threads' connections, one batch (one wake-up) per thread.
+        var elsewhere: [Int: [GatewayCore.Action]] = [:]
+        defer {
+            for (thread, batch) in elsewhere { threads?.post(.fromOtherThread(batch), to: thread) }
+        }
+        for action in actions {
+            switch action {
+            case .send(let id, _) where !core.isLocal(id), .close(let id, _) where !core.isLocal(id):
+                elsewhere[GatewayCore.thread(of: id), default: []].append(action)
+            case .send(let id, let frame):
+                guard let socket = sockets[id] else { continue }
+                figures.framesOut.increment()
                 // A client that does not read: the core decides what follows.
                 if !socket.enqueue(frame) { perform(core.backlogExceeded(id)) }
             case .close(let id, let code):

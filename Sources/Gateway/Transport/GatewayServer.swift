@@ -4,12 +4,18 @@ import ReadStatesModule
 public import Snowflake
 import Synchronization
 
-/// The network side of `readstates serve`: one libwebsockets context on a service
-/// thread of its own, serving the gateway WebSocket at `/gateway` and HTTP
-/// (``RESTAPI``) on the same port.
+/// The network side of `readstates serve`: N service threads, each with its own
+/// libwebsockets context and libev loop on the same port (SO_REUSEPORT, so the kernel
+/// spreads new connections over them), serving the gateway WebSocket at `/gateway` and
+/// HTTP (``RESTAPI``).
 ///
 /// ## Threading
-/// Every `lws_*` call happens on the service thread. Requests are answered off it, in
+/// Each thread has its own ``GatewayCore`` for its connections; the resumable sessions
+/// are shared (``SharedSessions``), so a dispatch to a user reaches the user's sessions
+/// on every thread and a RESUME works on whichever thread the new connection lands.
+/// Sends and closes for another thread's connections go to its inbox, one batch (one
+/// wake-up) per thread per round of work; the engine is called inline on the thread
+/// that received the payload. Every `lws_*` call happens on a context's own thread. Requests are answered off it, in
 /// tasks, because a route may wait for a database load; a finished response comes
 /// back through ``ServiceInbox`` and `lws_cancel_service`, and is written when the
 /// connection is writable. So a slow load delays its own request only.
@@ -21,6 +27,9 @@ public final class GatewayServer: Sendable {
         public var tlsCertificatePath: String?
         public var tlsPrivateKeyPath: String?
         public var session = SessionMachine.Configuration()
+        /// Service threads, each with its own lws context on the same port
+        /// (SO_REUSEPORT); a user's sessions may be on any of them.
+        public var threads = 1
         /// The deflate streams of `?compress=zlib-stream` connections.
         public var compression = ZlibStreamSettings()
 
@@ -32,54 +41,92 @@ public final class GatewayServer: Sendable {
 
     /// The port it listens on (the chosen one when configured with 0).
     public let port: Int32
-    private let inbox: ServiceInbox
-    private let thread: ServiceThread
+    private let inboxes: [ServiceInbox]
+    private let threads: [ServiceThread]
 
-    /// Starts listening and serving; returns once the port is open.
+    /// Starts listening and serving; returns once the port is open on every thread.
     /// - Throws: ``GatewayError`` when the address cannot be used.
     /// - Parameter messageIDs: mints message IDs (give each gateway process its own
     ///   worker/process numbers).
     public init(configuration: Configuration, rest: RESTAPI, messageIDs: SnowflakeGenerator = SnowflakeGenerator(worker: 0, process: 0)) throws {
-        let listening = ListeningPort()
-        let inbox = ServiceInbox()
-        self.inbox = inbox
-        rest.messages.attach(inbox)
-        thread = try ServiceThread(
-            name: "lws-service",
-            setUp: { [configuration] () throws(GatewayError) -> ServiceLoop in
-                let scheme = configuration.tlsCertificatePath == nil ? "ws" : "wss"
-                let core = GatewayCore(
-                    engine: rest.engine,
-                    directory: rest.directory,
-                    tokens: rest.tokens,
-                    messageIDs: messageIDs,
-                    metrics: rest.metrics,
-                    configuration: configuration.session,
-                    versions: rest.versions
-                )
-                let websockets = GatewayConnections(core: core, engine: rest.engine, inbox: inbox, compression: configuration.compression)
-                let loop = ServiceLoop(rest: rest, websockets: websockets, inbox: inbox)
-                loop.context = try LWSContext(
-                    .init(
-                        host: configuration.host,
-                        port: configuration.port,
-                        protocols: [
-                            .init(name: "http", callback: gatewayCallback, perSessionDataSize: MemoryLayout<Int>.size)
-                        ],
-                        user: Unmanaged.passUnretained(loop).toOpaque(),
-                        tlsCertificatePath: configuration.tlsCertificatePath,
-                        tlsPrivateKeyPath: configuration.tlsPrivateKeyPath
+        let count = max(1, min(configuration.threads, 255))
+        let inboxes = (0..<count).map { _ in ServiceInbox() }
+        self.inboxes = inboxes
+        let router = count > 1 ? ServiceThreads(inboxes) : nil
+        // Messages sent over HTTP go through the first thread, like any other client's.
+        rest.messages.attach(inboxes[0])
+        let sessions = SharedSessions(
+            // One shard with one thread: exactly the single registry it was.
+            shards: count == 1 ? 1 : 64,
+            resumeWindowMilliseconds: configuration.session.resumeWindowMilliseconds,
+            limits: configuration.session.resumeHistory
+        )
+        var threads: [ServiceThread] = []
+        var port = configuration.port
+        do {
+            for index in 0..<count {
+                let listening = ListeningPort()
+                let inbox = inboxes[index]
+                // The first thread opens the port (port 0: the kernel's choice); the
+                // others listen on the same one (SO_REUSEPORT: the kernel spreads new
+                // connections over the threads).
+                let bindPort = port
+                // Several threads: a SO_REUSEPORT listener of ours per thread.
+                let listener: Int32? = count > 1 ? CWebsockets_listenShared(configuration.host, bindPort, index == 0 ? 1 : 0) : nil
+                if let listener, listener < 0 { throw GatewayError.listenFailed(host: configuration.host, port: Int(bindPort)) }
+                threads.append(
+                    try ServiceThread(
+                        name: "lws-service-\(index)",
+                        setUp: { [configuration] () throws(GatewayError) -> ServiceLoop in
+                            let scheme = configuration.tlsCertificatePath == nil ? "ws" : "wss"
+                            let core = GatewayCore(
+                                engine: rest.engine,
+                                directory: rest.directory,
+                                tokens: rest.tokens,
+                                messageIDs: messageIDs,
+                                metrics: rest.metrics,
+                                configuration: configuration.session,
+                                versions: rest.versions,
+                                sessions: sessions,
+                                thread: index,
+                                threadCount: count
+                            )
+                            let websockets = GatewayConnections(
+                                core: core, engine: rest.engine, inbox: inbox, compression: configuration.compression, threads: router
+                            )
+                            let loop = ServiceLoop(rest: rest, websockets: websockets, inbox: inbox, thread: index)
+                            loop.context = try LWSContext(
+                                .init(
+                                    host: configuration.host,
+                                    port: bindPort,
+                                    protocols: [
+                                        .init(name: "http", callback: gatewayCallback, perSessionDataSize: MemoryLayout<Int>.size)
+                                    ],
+                                    user: Unmanaged.passUnretained(loop).toOpaque(),
+                                    tlsCertificatePath: configuration.tlsCertificatePath,
+                                    tlsPrivateKeyPath: configuration.tlsPrivateKeyPath,
+                                    sharedListener: listener
+                                )
+                            )
+                            let listened = loop.context!.listenPort ?? bindPort
+                            websockets.resumeURL = "\(scheme)://\(configuration.host):\(listened)/gateway"
+                            listening.port.store(listened, ordering: .releasing)
+                            inbox.attach(loop.context!)
+                            return loop
+                        },
+                        serve: { loop in Self.serve(loop, inbox: inbox) }
                     )
                 )
-                let port = loop.context!.listenPort ?? configuration.port
-                websockets.resumeURL = "\(scheme)://\(configuration.host):\(port)/gateway"
-                listening.port.store(port, ordering: .releasing)
-                inbox.attach(loop.context!)
-                return loop
-            },
-            serve: { loop in Self.serve(loop, inbox: inbox) }
-        )
-        port = listening.port.load(ordering: .acquiring)
+                if index == 0 { port = listening.port.load(ordering: .acquiring) }
+            }
+        } catch {
+            // A thread that could not listen: the ones started are stopped.
+            for inbox in inboxes { inbox.requestStop() }
+            for thread in threads { thread.wait() }
+            throw error
+        }
+        self.threads = threads
+        self.port = port
     }
 
     /// The service loop, with a one-second tick for heartbeat deadlines.
@@ -108,8 +155,8 @@ public final class GatewayServer: Sendable {
     /// Stops accepting, closes every connection, and returns when the service thread
     /// has destroyed its context. Safe to call more than once.
     public func stop() {
-        inbox.requestStop()
-        thread.wait()
+        for inbox in inboxes { inbox.requestStop() }
+        for thread in threads { thread.wait() }
     }
 }
 
@@ -131,6 +178,22 @@ enum ServiceEvent: Sendable {
     case tick
     /// `stop()`: RECONNECT and close every session, then end the loop.
     case goAway
+    /// Sends and closes another thread's core decided for this thread's connections.
+    case fromOtherThread([GatewayCore.Action])
+}
+
+/// Every service thread's inbox, by thread index.
+final class ServiceThreads: Sendable {
+    let inboxes: [ServiceInbox]
+
+    init(_ inboxes: [ServiceInbox]) {
+        self.inboxes = inboxes
+    }
+
+    func post(_ event: ServiceEvent, to thread: Int) {
+        guard inboxes.indices.contains(thread) else { return }
+        inboxes[thread].post(event)
+    }
 }
 
 /// What other threads hand to the server's service thread, plus the stop request.

@@ -44,6 +44,10 @@ final class LWSContext {
         var tlsPrivateKeyPath: String? = nil
         /// A client context: opens no port, may connect out over TLS.
         var clientOnly = false
+        /// A listening socket of ours (`CWebsockets_listenShared`, SO_REUSEPORT) to
+        /// accept from instead of lws's own listener: several contexts, one per service
+        /// thread, each with its own socket on the same port. Closed with the context.
+        var sharedListener: Int32? = nil
     }
 
     let pointer: OpaquePointer
@@ -52,6 +56,8 @@ final class LWSContext {
     let listenPort: Int32?
     /// Our libev loop (nil only if libev could not make one: then lws polls).
     private let eventLoop: OpaquePointer?
+    /// Accepting from a shared listener of ours (``Configuration/sharedListener``).
+    private let acceptor: UnsafeMutablePointer<CWebsockets_Acceptor>?
     private let foreignLoops: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let protocols: UnsafeMutableBufferPointer<lws_protocols>
     private var cStrings: [UnsafeMutablePointer<CChar>]
@@ -80,6 +86,9 @@ final class LWSContext {
         if configuration.clientOnly {
             info.port = CONTEXT_PORT_NO_LISTEN
             info.options |= CWebsockets_serverOptionDoSSLGlobalInit()
+        } else if configuration.sharedListener != nil {
+            // A server vhost without a listener of its own: connections are adopted.
+            info.port = CONTEXT_PORT_NO_LISTEN_SERVER
         } else {
             info.port = configuration.port
             info.iface = UnsafePointer(keep(configuration.host))
@@ -89,6 +98,7 @@ final class LWSContext {
         info.gid = -1
         info.uid = -1
         info.options |= CWebsockets_serverOptionValidateUTF8()
+
         // libev (epoll) rather than lws's poll() loop, on a loop of ours (see
         // `service()`); lws keeps the foreign-loops array pointer, so it lives as long.
         // READSTATES_LWS_POLL=1 keeps lws's poll() loop, to compare the two.
@@ -112,11 +122,23 @@ final class LWSContext {
             table.deinitialize()
             table.deallocate()
             strings.forEach { free($0) }
+            if let listener = configuration.sharedListener { close(listener) }
             if configuration.clientOnly { throw GatewayError.clientContextFailed }
             throw GatewayError.listenFailed(host: configuration.host, port: Int(configuration.port))
         }
         self.pointer = context
-        listenPort = configuration.clientOnly ? nil : lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default"))
+        if let listener = configuration.sharedListener {
+            listenPort = Int32(CWebsockets_boundPort(listener))
+            // Accepted on this context's own loop, so on its thread (libev is required:
+            // without it there is no loop of ours to watch the socket on).
+            acceptor = eventLoop.flatMap {
+                CWebsockets_startAcceptor($0, listener, context, configuration.tlsCertificatePath == nil ? 0 : 1)
+            }
+            if acceptor == nil { close(listener) }
+        } else {
+            listenPort = configuration.clientOnly ? nil : lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default"))
+            acceptor = nil
+        }
         self.protocols = table
         self.cStrings = strings
         self.eventLoop = eventLoop
@@ -148,6 +170,7 @@ final class LWSContext {
     }
 
     deinit {
+        if let acceptor, let eventLoop { CWebsockets_stopAcceptor(eventLoop, acceptor) }
         lws_context_destroy(pointer)
         if let eventLoop {
             // Let lws's last watchers run, then free the loop.

@@ -13,16 +13,20 @@ final class ServiceLoop {
     var context: LWSContext?
     private var connections: [Int: HTTPConnection] = [:]
     private var nextID = 1
+    /// This loop's service thread: the low 8 bits of its connection IDs.
+    private let thread: Int
 
-    init(rest: RESTAPI, websockets: GatewayConnections, inbox: ServiceInbox) {
+    init(rest: RESTAPI, websockets: GatewayConnections, inbox: ServiceInbox, thread: Int = 0) {
         self.rest = rest
         self.websockets = websockets
         self.inbox = inbox
+        self.thread = thread
     }
 
-    /// A fresh connection ID, stored in lws's per-connection memory.
+    /// A fresh connection ID (its thread in the low 8 bits, see
+    /// ``GatewayCore/thread(of:)``), stored in lws's per-connection memory.
     private func assignID(_ sessionData: UnsafeMutableRawPointer) -> Int {
-        let id = nextID
+        let id = nextID << 8 | thread
         nextID += 1
         sessionData.storeBytes(of: id, as: Int.self)
         return id
@@ -129,6 +133,7 @@ final class ServiceLoop {
             case .sendMessage(let request): websockets.sendMessage(request)
             case .tick: websockets.tick()
             case .goAway: websockets.goAway()
+            case .fromOtherThread(let actions): websockets.performForOtherThread(actions)
             }
         }
     }

@@ -12,12 +12,15 @@ final class WebSocketConnection {
     private var closing: GatewayCloseCode?
     /// `?compress=zlib-stream`: every frame goes through this stream, as a binary message.
     private let deflater: ZlibStreamDeflater?
+    /// With several service threads: dispatches back in the order of `s`.
+    private var sequenced: SequencedOutbox?
 
-    init(wsi: OpaquePointer, sendBacklogLimitBytes: Int, deflater: ZlibStreamDeflater? = nil) {
+    init(wsi: OpaquePointer, sendBacklogLimitBytes: Int, deflater: ZlibStreamDeflater? = nil, ordered: Bool = false) {
         self.wsi = wsi
         self.sendBacklogLimitBytes = sendBacklogLimitBytes
         self.deflater = deflater
         outgoing.binary = deflater != nil
+        sequenced = ordered ? SequencedOutbox() : nil
     }
 
     /// Adds a chunk of an incoming message.
@@ -31,6 +34,13 @@ final class WebSocketConnection {
     /// its limit.
     func enqueue(_ frame: [UInt8]) -> Bool {
         guard closing == nil else { return true }
+        guard sequenced != nil else { return queue(frame) }
+        var fits = true
+        for ready in sequenced!.admit(frame) { fits = queue(ready) && fits }
+        return fits
+    }
+
+    private func queue(_ frame: [UInt8]) -> Bool {
         // Compressed as queued: the stream's order is the order frames go out in.
         outgoing.append(deflater?.compress(frame) ?? frame)
         lws_callback_on_writable(wsi)

@@ -1,0 +1,50 @@
+/// Puts a connection's dispatch frames back in the order of their `s` before they are
+/// queued for the socket.
+///
+/// With several service threads, frames for one session are numbered under the
+/// session registry's lock (``SharedSessions``) on whichever thread dispatched, then
+/// handed to the connection's thread: two threads may hand over `s` 7 and 8 in the
+/// other order. A frame that comes early waits here for the ones before it. The first
+/// dispatch of a connection (READY, or a RESUME's replay) is numbered together with the
+/// connection's attachment, so nothing can come before it.
+struct SequencedOutbox {
+    /// The `s` of the next dispatch to send; nil before the first.
+    private var next: Int?
+    /// Frames that came early, by `s`.
+    private var early: [Int: [UInt8]] = [:]
+    /// Early frames past which the wait for a missing one is given up (its thread is
+    /// stopping and dropped it): the held ones go out in order.
+    static let maximumEarly = 1_024
+
+    /// The frames to queue now, in order: `frame` itself, those it released, or none.
+    mutating func admit(_ frame: [UInt8]) -> [[UInt8]] {
+        guard let sequence = ServerFrame.sequence(of: frame) else { return [frame] }
+        guard let expected = next else {
+            next = sequence + 1
+            return [frame] + released()
+        }
+        if sequence < expected { return [] }  // already sent (or given up on): stale
+        if sequence > expected {
+            early[sequence] = frame
+            return early.count > Self.maximumEarly ? giveUp() : []
+        }
+        next = sequence + 1
+        return [frame] + released()
+    }
+
+    private mutating func released() -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        while let expected = next, let frame = early.removeValue(forKey: expected) {
+            out.append(frame)
+            next = expected + 1
+        }
+        return out
+    }
+
+    private mutating func giveUp() -> [[UInt8]] {
+        let ordered = early.sorted { $0.key < $1.key }
+        early = [:]
+        next = (ordered.last?.key ?? 0) + 1
+        return ordered.map(\.value)
+    }
+}
