@@ -5,7 +5,8 @@
 #   scripts/loadgen-sweep.sh SESSIONS SECONDS RATE...        the gateway
 #   ECHO=1 scripts/loadgen-sweep.sh SESSIONS SECONDS RATE... the bare echo server
 #
-# Extra loadgen options go in LOADGEN_OPTIONS (e.g. "--channel-members 2 --plot run.svg");
+# Extra serve options go in SERVE_OPTIONS (e.g. "--threads 1");
+# extra loadgen options go in LOADGEN_OPTIONS (e.g. "--channel-members 2 --plot run.svg");
 # SHOW_SECONDS=1 keeps the per-second lines.
 # Needs a release build (swift build -c release).
 set -euo pipefail
@@ -21,7 +22,8 @@ for rate in "$@"; do
         path=/
         extra=(--echo)
     else
-        "$bin" serve --port 0 --data-dir "$data" --rate-limit 0 2>"$data/server.log" &
+        # shellcheck disable=SC2086
+        "$bin" serve --port 0 --data-dir "$data" --rate-limit 0 ${SERVE_OPTIONS:-} 2>"$data/server.log" &
         path=/gateway
         extra=(--data-dir "$data")
     fi
@@ -32,7 +34,7 @@ for rate in "$@"; do
         [ -n "$port" ] && break
         sleep 0.1
     done
-    echo "== $sessions sessions, $rate events/s, $seconds s ($(date -u +%FT%TZ))"
+    echo "== $sessions sessions, $rate events/s, $seconds s ($(date -u +%FT%TZ)) ${SERVE_OPTIONS:-}"
     if [ -z "$port" ]; then
         echo "the server did not start:" && cat "$data/server.log"
     else

@@ -6,15 +6,6 @@
 // directly from <libwebsockets.h>.
 #include <libwebsockets.h>
 #include <ev.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /// `LWS_PRE` is a function-like macro in 4.1.6, which Swift does not import.
 /// Every buffer handed to `lws_write` needs this many bytes of headroom in
@@ -105,14 +96,12 @@ static inline int CWebsockets_listenShared(const char *host, int port, int exclu
             return -1;
         }
     }
-    int fd = socket(found->ai_family, SOCK_STREAM, 0);
+    int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0
         || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0
         || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0
         || bind(fd, found->ai_addr, found->ai_addrlen) < 0
-        || listen(fd, 4096) < 0
-        || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) < 0
-        || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        || listen(fd, 4096) < 0) {
         int saved = errno;
         if (fd >= 0) close(fd);
         freeaddrinfo(found);
@@ -149,7 +138,11 @@ static void CWebsockets_acceptReady(struct ev_loop *loop, ev_io *watcher, int ev
     for (int taken = 0; taken < 64; taken++) {
         int fd = accept(watcher->fd, NULL, NULL);
         if (fd < 0) return; /* EAGAIN: none left; out of descriptors: retried when ready again */
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        /* Small frames go out at once (Nagle's algorithm would hold one back until the
+           previous is acknowledged). 6 and 1: IPPROTO_TCP and TCP_NODELAY
+           (<netinet/tcp.h> is not among the headers lws includes). */
+        int on = 1;
+        setsockopt(fd, 6, 1, &on, sizeof(on));
         lws_sock_file_fd_type descriptor;
         descriptor.sockfd = fd;
         int type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (acceptor->tls ? LWS_ADOPT_ALLOW_SSL : 0);

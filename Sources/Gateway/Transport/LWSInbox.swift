@@ -36,14 +36,10 @@ final class LWSInbox<Event: Sendable>: Sendable {
         // The wake-up happens under the lock: `detach` takes the same lock before the
         // service thread destroys the context, so a post racing the end of the thread
         // never reaches a freed context (`lws_cancel_service` only writes to a pipe).
-        // One wake-up per batch: while events wait, a wake-up is already on its way and
-        // the drain it causes takes them all (the drain empties the list under this lock,
-        // so the next post after it wakes the thread again).
         state.withLock { state in
             guard !state.closed else { return false }
-            let wasEmpty = state.events.isEmpty
             state.events.append(event)
-            if wasEmpty { state.context?.cancelService() }
+            state.context?.cancelService()
             return true
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+internal import CWebsockets
 
 /// A plain TCP connection to an IPv4 address, for the small HTTP client the load
 /// generator and the tests use.
