@@ -33,6 +33,11 @@ final class LWSInbox<Event: Sendable>: Sendable {
     /// - Returns: false when the service thread is gone (the event is dropped).
     @discardableResult
     func post(_ event: Event) -> Bool {
+        // Every post wakes the thread. Waking only when the inbox was empty (the drain a
+        // pending wake-up causes takes everything) was tried on 2026-12-06 and lost
+        // wake-ups under load with two service threads (events waited for the next
+        // unrelated wake-up: p99 26 ms instead of 1 ms), for a reason not found yet; the
+        // handover between threads posts one batch per round of work instead.
         // The wake-up happens under the lock: `detach` takes the same lock before the
         // service thread destroys the context, so a post racing the end of the thread
         // never reaches a freed context (`lws_cancel_service` only writes to a pipe).
