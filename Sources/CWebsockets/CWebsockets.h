@@ -171,6 +171,37 @@ static inline void CWebsockets_stopAcceptor(struct ev_loop *loop, struct CWebsoc
     free(acceptor);
 }
 
+/// Wakes a service thread from another thread: libev's `ev_async` on the context's own
+/// loop. `ev_async_send` is safe from any thread, never loses a wake-up, and costs no
+/// system call while one is already pending (libev coalesces them). The service thread
+/// drains its inbox after every round of its loop.
+struct CWebsockets_Waker {
+    ev_async watcher;
+};
+
+static void CWebsockets_wakerFired(struct ev_loop *loop, ev_async *watcher, int events) {
+    (void)loop;
+    (void)watcher;
+    (void)events; /* nothing to do here: the round of the loop ends, and the thread drains */
+}
+
+static inline struct CWebsockets_Waker *CWebsockets_startWaker(struct ev_loop *loop) {
+    struct CWebsockets_Waker *waker = calloc(1, sizeof(*waker));
+    if (!waker) return NULL;
+    ev_async_init(&waker->watcher, CWebsockets_wakerFired);
+    ev_async_start(loop, &waker->watcher);
+    return waker;
+}
+
+static inline void CWebsockets_wake(struct ev_loop *loop, struct CWebsockets_Waker *waker) {
+    ev_async_send(loop, &waker->watcher);
+}
+
+static inline void CWebsockets_stopWaker(struct ev_loop *loop, struct CWebsockets_Waker *waker) {
+    ev_async_stop(loop, &waker->watcher);
+    free(waker);
+}
+
 /// `lwsl_*` are variadic macros; this sets the level with no log emitter so
 /// the library stays quiet unless `LWS_LOG` asks otherwise.
 static inline void CWebsockets_setLogLevel(int level) {

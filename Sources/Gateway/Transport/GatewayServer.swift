@@ -138,7 +138,10 @@ public final class GatewayServer: Sendable {
         // After a stop request, serve on until every session got its close frame
         // (at most 2 s), so clients see RECONNECT and 1001.
         var deadline: UInt64?
+        loop.drainInbox()
         while loop.context!.service() {
+            // A wake-up from another thread ends a round: what it posted is handled here.
+            loop.drainInbox()
             if inbox.isStopping {
                 let now = Monotonic.milliseconds()
                 if deadline == nil { deadline = now + 2000 }

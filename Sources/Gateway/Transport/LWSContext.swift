@@ -58,6 +58,8 @@ final class LWSContext {
     private let eventLoop: OpaquePointer?
     /// Accepting from a shared listener of ours (``Configuration/sharedListener``).
     private let acceptor: UnsafeMutablePointer<CWebsockets_Acceptor>?
+    /// What other threads wake this context's thread with (``wakeHandle``).
+    private let waker: UnsafeMutablePointer<CWebsockets_Waker>?
     private let foreignLoops: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let protocols: UnsafeMutableBufferPointer<lws_protocols>
     private var cStrings: [UnsafeMutablePointer<CChar>]
@@ -143,6 +145,7 @@ final class LWSContext {
         self.cStrings = strings
         self.eventLoop = eventLoop
         self.foreignLoops = foreignLoops
+        waker = eventLoop.flatMap { CWebsockets_startWaker($0) }
     }
 
     /// Runs one round of the event loop (waits for at least one event, dispatches
@@ -169,8 +172,15 @@ final class LWSContext {
         lws_cancel_service(pointer)
     }
 
+    /// How other threads wake this context's thread (an `ev_async` on our libev loop,
+    /// or `lws_cancel_service` on lws's poll loop); valid until the context is destroyed.
+    var wakeHandle: LWSContextHandle {
+        LWSContextHandle(context: pointer, loop: eventLoop, waker: waker)
+    }
+
     deinit {
         if let acceptor, let eventLoop { CWebsockets_stopAcceptor(eventLoop, acceptor) }
+        if let waker, let eventLoop { CWebsockets_stopWaker(eventLoop, waker) }
         lws_context_destroy(pointer)
         if let eventLoop {
             // Let lws's last watchers run, then free the loop.

@@ -1,10 +1,10 @@
 internal import CWebsockets
 import Synchronization
 
-/// Work other threads hand to an lws service thread, and the one lws call they may
-/// make: `lws_cancel_service`, which wakes the thread so it drains the inbox (the
-/// server in `LWS_CALLBACK_EVENT_WAIT_CANCELLED`, the client and the echo server
-/// between rounds of their loop). The server, the client and the echo server use it.
+/// Work other threads hand to an lws service thread, and the wake-up that makes the
+/// thread drain it between rounds of its loop (``LWSContextHandle``: libev's `ev_async`,
+/// or `lws_cancel_service` on lws's own poll loop). The server, the client and the echo
+/// server use it.
 final class LWSInbox<Event: Sendable>: Sendable {
     private struct State: ~Copyable {
         var events: [Event] = []
@@ -16,7 +16,7 @@ final class LWSInbox<Event: Sendable>: Sendable {
     private let state = Mutex(State())
 
     func attach(_ context: LWSContext) {
-        state.withLock { $0.context = LWSContextHandle(context.pointer) }
+        state.withLock { $0.context = context.wakeHandle }
     }
 
     /// The service thread ends: later posts are refused.
@@ -33,11 +33,10 @@ final class LWSInbox<Event: Sendable>: Sendable {
     /// - Returns: false when the service thread is gone (the event is dropped).
     @discardableResult
     func post(_ event: Event) -> Bool {
-        // Every post wakes the thread. Waking only when the inbox was empty (the drain a
-        // pending wake-up causes takes everything) was tried on 2026-12-06 and lost
-        // wake-ups under load with two service threads (events waited for the next
-        // unrelated wake-up: p99 26 ms instead of 1 ms), for a reason not found yet; the
-        // handover between threads posts one batch per round of work instead.
+        // Every post wakes the thread; libev coalesces wake-ups while one is pending (no
+        // system call then), and the thread drains everything after each round.
+        // (`lws_cancel_service`, used before, lost wake-ups under load with two service
+        // threads once posts woke only an empty inbox: p99 26 ms instead of 1 ms.)
         // The wake-up happens under the lock: `detach` takes the same lock before the
         // service thread destroys the context, so a post racing the end of the thread
         // never reaches a freed context (`lws_cancel_service` only writes to a pipe).
@@ -60,15 +59,25 @@ final class LWSInbox<Event: Sendable>: Sendable {
     }
 }
 
-/// The context pointer, for `lws_cancel_service` only (the one thread-safe call).
+/// What wakes a context's thread from another thread: libev's `ev_async` on the
+/// context's loop (thread-safe, never loses a wake-up, and free while one is pending),
+/// or `lws_cancel_service` when lws runs its own poll loop.
 struct LWSContextHandle: @unchecked Sendable {
-    private let pointer: OpaquePointer?
+    private let context: OpaquePointer?
+    private let loop: OpaquePointer?
+    private let waker: UnsafeMutablePointer<CWebsockets_Waker>?
 
-    init(_ pointer: OpaquePointer?) {
-        self.pointer = pointer
+    init(context: OpaquePointer?, loop: OpaquePointer?, waker: UnsafeMutablePointer<CWebsockets_Waker>?) {
+        self.context = context
+        self.loop = loop
+        self.waker = waker
     }
 
     func cancelService() {
-        if let pointer { lws_cancel_service(pointer) }
+        if let loop, let waker {
+            CWebsockets_wake(loop, waker)
+        } else if let context {
+            lws_cancel_service(context)
+        }
     }
 }

@@ -120,8 +120,8 @@ final class ServiceLoop {
         lws_callback_on_writable(connection.wsi)
     }
 
-    /// `LWS_CALLBACK_EVENT_WAIT_CANCELLED`: also fires for lws's own reasons, so it
-    /// must be harmless when the inbox is empty.
+    /// After every round of the loop, and on `LWS_CALLBACK_EVENT_WAIT_CANCELLED` (lws's
+    /// poll loop, and lws's own reasons): most calls find the inbox empty.
     func drainInbox() {
         for event in inbox.drain() {
             switch event {
