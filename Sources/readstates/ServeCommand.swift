@@ -53,7 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
     var rateLimit = 120
 
     @Option(help: "Service threads, each with its own lws context on the port (default: the number of CPUs).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int = min(ProcessInfo.processInfo.activeProcessorCount, 64)
 
     @Flag(help: "On a store with no channels, create a few demo channels and users to try the gateway with.")
     var demo = false
