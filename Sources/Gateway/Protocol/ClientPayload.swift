@@ -53,6 +53,12 @@ public enum ClientPayload: Sendable, Equatable {
     /// Decodes one complete text frame, in one pass over the JSON.
     public static func decode(_ frame: some Collection<UInt8>) throws(DecodeError) -> ClientPayload {
         guard frame.count <= maximumFrameBytes else { throw .malformed("frame over \(maximumFrameBytes) bytes") }
+        if let common = frame.withContiguousStorageIfAvailable({ decodeCommon($0) }) ?? nil { return common }
+        return try decodeFully(frame)
+    }
+
+    /// Every shape, every error, through Foundation's `JSONDecoder`.
+    package static func decodeFully(_ frame: some Collection<UInt8>) throws(DecodeError) -> ClientPayload {
         do {
             return try decoder.decode(Wire.self, from: Data(frame)).payload
         } catch let error as DecodeError {

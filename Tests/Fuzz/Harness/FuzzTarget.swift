@@ -44,6 +44,10 @@ enum FuzzTarget: String, CaseIterable {
     /// the input as one more frame; with the machine's own decode first.
     private static func clientPayload(_ input: [UInt8]) {
         _ = try? ClientPayload.decode(input)
+        // The fast path for common frames says nothing the full decoder would not.
+        if let common = input.withUnsafeBufferPointer({ ClientPayload.decodeCommon($0) }) {
+            precondition(common == (try? ClientPayload.decodeFully(input)), "the fast path disagrees on \(input)")
+        }
         var machine = SessionMachine(configuration: .init(), tokens: tokens, now: 0)
         _ = machine.receive(input, now: 1)
         var identified = SessionMachine(configuration: .init(), tokens: tokens, now: 0)
