@@ -24,12 +24,6 @@ static inline uint64_t CWebsockets_serverOptionDoSSLGlobalInit(void) {
     return (uint64_t)LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 }
 
-/// SO_REUSEPORT on the listening socket: several contexts (one per service thread)
-/// listen on one port and the kernel spreads new connections over them.
-static inline uint64_t CWebsockets_serverOptionAllowListenShare(void) {
-    return (uint64_t)LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
-}
-
 static inline uint64_t CWebsockets_serverOptionDisableIPv6(void) {
     return (uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 }
@@ -126,39 +120,51 @@ static inline int CWebsockets_boundPort(int fd) {
 /// each connection to that thread's lws vhost, as if lws had accepted it.
 struct CWebsockets_Acceptor {
     ev_io watcher;  /* first: the callback casts the watcher back to the acceptor */
+    /* Out of descriptors: accepting pauses this long, instead of the level-triggered
+       watcher firing again at once for a connection it cannot take (a busy loop). */
+    ev_timer pause;
     struct lws_vhost *vhost;
     int tls;
 };
 
+static void CWebsockets_acceptResume(struct ev_loop *loop, ev_timer *timer, int events) {
+    (void)events;
+    struct CWebsockets_Acceptor *acceptor = (struct CWebsockets_Acceptor *)((char *)timer - offsetof(struct CWebsockets_Acceptor, pause));
+    ev_io_start(loop, &acceptor->watcher);
+}
+
 static void CWebsockets_acceptReady(struct ev_loop *loop, ev_io *watcher, int events) {
-    (void)loop;
     (void)events;
     struct CWebsockets_Acceptor *acceptor = (struct CWebsockets_Acceptor *)watcher;
     /* A bounded batch per wake-up, so one busy listener does not starve the loop. */
     for (int taken = 0; taken < 64; taken++) {
         int fd = accept(watcher->fd, NULL, NULL);
-        if (fd < 0) return; /* EAGAIN: none left; out of descriptors: retried when ready again */
-        /* Small frames go out at once (Nagle's algorithm would hold one back until the
-           previous is acknowledged). 6 and 1: IPPROTO_TCP and TCP_NODELAY
-           (<netinet/tcp.h> is not among the headers lws includes). */
-        int on = 1;
-        setsockopt(fd, 6, 1, &on, sizeof(on));
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                ev_io_stop(loop, &acceptor->watcher);
+                ev_timer_set(&acceptor->pause, 0.1, 0.);
+                ev_timer_start(loop, &acceptor->pause);
+            }
+            return; /* EAGAIN: none left */
+        }
         lws_sock_file_fd_type descriptor;
         descriptor.sockfd = fd;
         int type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (acceptor->tls ? LWS_ADOPT_ALLOW_SSL : 0);
-        if (!lws_adopt_descriptor_vhost(acceptor->vhost, (lws_adoption_type)type, descriptor, NULL, NULL)) {
-            /* lws closed it already on failure */
-        }
+        /* On failure lws has closed the socket itself. */
+        (void)lws_adopt_descriptor_vhost(acceptor->vhost, (lws_adoption_type)type, descriptor, NULL, NULL);
     }
 }
 
 /// Starts accepting on `fd` (ours, from `CWebsockets_listenShared`) into `context`'s
 /// default vhost, on the context's libev loop. Call on the context's thread.
 static inline struct CWebsockets_Acceptor *CWebsockets_startAcceptor(struct ev_loop *loop, int fd, struct lws_context *context, int tls) {
+    struct lws_vhost *vhost = lws_get_vhost_by_name(context, "default");
+    if (!vhost) return NULL;
     struct CWebsockets_Acceptor *acceptor = calloc(1, sizeof(*acceptor));
     if (!acceptor) return NULL;
-    acceptor->vhost = lws_get_vhost_by_name(context, "default");
+    acceptor->vhost = vhost;
     acceptor->tls = tls;
+    ev_init(&acceptor->pause, CWebsockets_acceptResume);
     ev_io_init(&acceptor->watcher, CWebsockets_acceptReady, fd, EV_READ);
     ev_io_start(loop, &acceptor->watcher);
     return acceptor;
@@ -167,6 +173,7 @@ static inline struct CWebsockets_Acceptor *CWebsockets_startAcceptor(struct ev_l
 /// Stops accepting and closes the listening socket. Call on the context's thread.
 static inline void CWebsockets_stopAcceptor(struct ev_loop *loop, struct CWebsockets_Acceptor *acceptor) {
     ev_io_stop(loop, &acceptor->watcher);
+    ev_timer_stop(loop, &acceptor->pause);
     close(acceptor->watcher.fd);
     free(acceptor);
 }

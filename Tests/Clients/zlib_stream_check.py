@@ -31,11 +31,12 @@ class Compressed:
         while True:
             message = await asyncio.wait_for(self.ws.recv(), timeout)
             check(isinstance(message, bytes), f"a binary message, got text {message!r}")
+            # The server sends each payload as one message: every one ends with the marker.
+            check(message.endswith(SUFFIX), f"message {self.messages + 1} ends with the sync-flush marker")
             self.messages += 1
             buffer += message
             if buffer.endswith(SUFFIX):
                 break
-        check(buffer.endswith(SUFFIX), "every payload ends with the sync-flush marker")
         return json.loads(self.inflater.decompress(buffer))
 
 

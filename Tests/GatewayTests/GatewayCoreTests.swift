@@ -122,13 +122,13 @@ import Testing
         #expect(upToDate.partial && upToDate.channels.isEmpty)
         // Ahead of the server (it lost state), another generation (a restart that lost
         // changes, another deployment), no capability, or -1: the full set.
-        for body in [
+        for (index, body) in [
             #"{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":\#(partial.version + 1)}}"#,
             #"{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":\#(UInt64(78) << 32 | 2)}}"#,
             #"{"token":"\#(token)","capabilities":3,"client_state":{"read_state_version":\#(first.version)}}"#,
             #"{"token":"\#(token)","capabilities":4,"client_state":{"read_state_version":-1}}"#,
-        ] {
-            let full = try readState(&core, 5 + body.count, identifyBody: body)
+        ].enumerated() {
+            let full = try readState(&core, 10 + index, identifyBody: body)
             #expect(!full.partial && full.channels.count == 6, "\(body)")
         }
         // A version no JavaScript client could hold is a malformed payload.

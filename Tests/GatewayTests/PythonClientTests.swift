@@ -5,11 +5,6 @@ import Snowflake
 import TestSupport
 import Testing
 
-/// A script in Tests/Clients.
-func clientScript(_ name: String) -> URL {
-    PostgresTestServer.scriptsDirectory.deletingLastPathComponent().appendingPathComponent("Tests/Clients/\(name)")
-}
-
 /// The gateway driven by a third-party client: Python's `websockets` package
 /// (installed by `scripts/install-deps.sh --test`), running Tests/Clients/gateway_scenario.py.
 @Suite(.timeLimit(.minutes(5))) struct PythonClientTests {
@@ -35,13 +30,13 @@ func clientScript(_ name: String) -> URL {
             rest: RESTAPI(engine: engine, tokens: tokens, directory: directory, metrics: metrics, serving: { true })
         )
         defer { server.stop() }
-        let script = clientScript("gateway_scenario.py")
-        let arguments = [
-            "python3", script.path, "ws://127.0.0.1:\(server.port)/gateway",
-                tokens.mint(user: userA), tokens.mint(user: userA), tokens.mint(user: userB),
+        let run = try await runClientScript(
+            "gateway_scenario.py",
+            [
+                "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: userA), tokens.mint(user: userA), tokens.mint(user: userB),
                 String(channel.rawValue), String(newer.rawValue), String(shared.rawValue), String(userB.rawValue),
             ]
-        let run = try await Subprocess.run("/usr/bin/env", arguments)
+        )
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))
         // The scenario's last ack there (while one session was away) was newer + 1.
@@ -84,12 +79,10 @@ func clientScript(_ name: String) -> URL {
             rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), serving: { true })
         )
         defer { server.stop() }
-        let script = clientScript("gateway_limits.py")
-        let arguments = [
-            "python3", script.path, "ws://127.0.0.1:\(limitedServer.port)/gateway", "ws://127.0.0.1:\(server.port)/gateway",
-            tokens.mint(user: id(1)),
-        ]
-        let run = try await Subprocess.run("/usr/bin/env", arguments)
+        let run = try await runClientScript(
+            "gateway_limits.py",
+            ["ws://127.0.0.1:\(limitedServer.port)/gateway", "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1))]
+        )
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))
     }
@@ -113,11 +106,9 @@ func clientScript(_ name: String) -> URL {
             )
         )
         defer { server.stop() }
-        let script = clientScript("gateway_slow_reader.py")
-        let arguments = [
-            "python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), String(channel.rawValue),
-        ]
-        let run = try await Subprocess.run("/usr/bin/env", arguments)
+        let run = try await runClientScript(
+            "gateway_slow_reader.py", ["ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), String(channel.rawValue)]
+        )
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))
         let scraped = String(decoding: metrics.scrape(), as: UTF8.self)
@@ -142,11 +133,13 @@ func clientScript(_ name: String) -> URL {
             )
         )
         defer { server.stop() }
-        let arguments = [
-            "python3", clientScript("zlib_stream_check.py").path, "ws://127.0.0.1:\(server.port)/gateway",
-            tokens.mint(user: id(1)), tokens.mint(user: id(2)), String(channel.rawValue), String(id(1).rawValue),
-        ]
-        let run = try await Subprocess.run("/usr/bin/env", arguments)
+        let run = try await runClientScript(
+            "zlib_stream_check.py",
+            [
+                "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), tokens.mint(user: id(2)), String(channel.rawValue),
+                String(id(1).rawValue),
+            ]
+        )
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("zlib-stream: all checks passed"))
     }
@@ -163,9 +156,9 @@ func clientScript(_ name: String) -> URL {
             rest: RESTAPI(engine: engine, tokens: tokens, directory: ChannelDirectory(), metrics: metrics, serving: { true })
         )
         defer { server.stop() }
-        let script = clientScript("gateway_close_while_sending.py")
-        let arguments = ["python3", script.path, "ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), "20"]
-        let run = try await Subprocess.run("/usr/bin/env", arguments, within: 180)
+        let run = try await runClientScript(
+            "gateway_close_while_sending.py", ["ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), "20"], within: 180
+        )
         #expect(run.status == 0, "\(run.output)\(run.error)")
         #expect(run.output.contains("all checks passed"))
         let scraped = String(decoding: metrics.scrape(), as: UTF8.self)

@@ -40,7 +40,7 @@ import Testing
         for number in 1...6 { _ = registry.dispatch("E", ["n": number], to: "s1") }
         registry.detach("s1", now: 0)
         #expect(registry.resume(sessionID: "s1", user: id(1), sequence: 9, connection: 8) == .failure(.invalidSequence))
-        #expect((try? registry.resume(sessionID: "s2", user: id(1), sequence: 3, connection: 8).get()) == nil)
+        #expect(registry.resume(sessionID: "s2", user: id(1), sequence: 3, connection: 8) == .failure(.unknownSession))
         // Only 4, 5, 6 are kept: a client at 3 gets them all.
         #expect((try? registry.resume(sessionID: "s1", user: id(1), sequence: 3, connection: 8).get())?.count == 3)
         registry.detach("s1", now: 0)

@@ -7,14 +7,7 @@ import Testing
 /// restarts and kills the server itself.
 @Suite(.timeLimit(.minutes(5))) struct PartialReadyTests {
     @Test func aPythonClientGetsPartialREADYAcrossRestartsAndTheFullSetAfterACrash() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-partial-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try #require(LoopbackPort.free())
-        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
-            .appendingPathComponent("Tests/Clients/partial_ready_check.py")
-        let run = try await Subprocess.run(
-            "/usr/bin/env", ["python3", script.path, CommandRun.executable.path, directory.path, String(port)], within: 240
-        )
+        let run = try await runServeScript("partial_ready_check.py")
         #expect(run.status == 0, "\(run.output)\(run.error)")
         #expect(run.output.contains("partial ready: all checks passed"))
     }

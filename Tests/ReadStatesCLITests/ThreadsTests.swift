@@ -7,14 +7,7 @@ import Testing
 /// MESSAGE_ACK and MESSAGE_CREATE in order, and RESUME works across threads.
 @Suite(.timeLimit(.minutes(5))) struct ThreadsTests {
     @Test func sessionsOnBothThreadsGetEveryDispatchInOrderAndResumeAcrossThreads() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-threads-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try #require(LoopbackPort.free())
-        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
-            .appendingPathComponent("Tests/Clients/threads_check.py")
-        let run = try await Subprocess.run(
-            "/usr/bin/env", ["python3", script.path, CommandRun.executable.path, directory.path, String(port)], within: 240
-        )
+        let run = try await runServeScript("threads_check.py")
         #expect(run.status == 0, "\(run.output)\(run.error)")
         #expect(run.output.contains("threads: all checks passed"))
     }

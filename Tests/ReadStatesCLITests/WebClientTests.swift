@@ -7,14 +7,7 @@ import Testing
 /// script starts, restarts and stops.
 @Suite(.timeLimit(.minutes(5))) struct WebClientTests {
     @Test func twoPagesOfOneUserAndOneOfAnotherFollowReadStatesLive() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-web-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try #require(LoopbackPort.free())
-        let script = PostgresTestServer.scriptsDirectory.deletingLastPathComponent()
-            .appendingPathComponent("Tests/Clients/web_client_check.py")
-        let run = try await Subprocess.run(
-            "/usr/bin/env", ["python3", script.path, CommandRun.executable.path, directory.path, String(port)], within: 240
-        )
+        let run = try await runServeScript("web_client_check.py")
         #expect(run.status == 0, "\(run.output)\(run.error)")
         #expect(run.output.contains("web client: all checks passed"))
     }

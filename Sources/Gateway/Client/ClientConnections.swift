@@ -116,19 +116,12 @@ public final class ClientConnections {
         context.cancelService()
     }
 
-    /// Small frames go out at once (Nagle's algorithm would hold one back until the
-    /// previous is acknowledged: milliseconds per event at low rates).
-    static func disableNagle(_ wsi: OpaquePointer) {
-        var on: Int32 = 1
-        setsockopt(lws_get_socket_fd(wsi), Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-    }
-
     // MARK: From the C callback
 
     func opened(_ id: Int) {
         guard let socket = sockets[id] else { return }
         socket.isOpen = true
-        if let wsi = socket.wsi { Self.disableNagle(wsi) }
+        if let wsi = socket.wsi { disableNagle(wsi) }
         delegate.opened(id, client: self)
     }
 

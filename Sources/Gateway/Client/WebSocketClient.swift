@@ -10,7 +10,7 @@ import Synchronization
 /// ## Threading
 /// As on the server, every `lws_*` call happens on the service thread. The delegate
 /// runs there; other threads reach the connections only through ``post(_:)``, which
-/// queues the work and wakes the thread with `lws_cancel_service`.
+/// queues the work and wakes the thread (``LWSInbox``).
 public final class WebSocketClient: Sendable {
     enum Work: Sendable {
         case run(@Sendable (ClientConnections) -> Void)

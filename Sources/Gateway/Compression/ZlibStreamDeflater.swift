@@ -33,6 +33,7 @@ package final class ZlibStreamDeflater {
         // deflateBound plus room for the flush marker: enough in one pass almost always.
         var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(payload.count))) + 16)
         var produced = 0
+        var status = Z_OK
         payload.withUnsafeBufferPointer { input in
             stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
             stream.pointee.avail_in = uInt(input.count)
@@ -42,13 +43,13 @@ package final class ZlibStreamDeflater {
                 output.withUnsafeMutableBufferPointer { buffer in
                     stream.pointee.next_out = buffer.baseAddress! + produced
                     stream.pointee.avail_out = uInt(room)
-                    // Z_STREAM_ERROR only for a broken stream state (a bug), Z_BUF_ERROR
-                    // when no progress was possible: neither occurs with room left.
-                    _ = deflate(stream, Z_SYNC_FLUSH)
+                    status = deflate(stream, Z_SYNC_FLUSH)
                 }
                 produced += room - Int(stream.pointee.avail_out)
                 // Done when the input is consumed and deflate did not fill the output.
-                if stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 { break }
+                // Z_STREAM_ERROR means a broken stream state (a bug): stop rather than
+                // loop on the service thread; what was produced goes out.
+                if status == Z_STREAM_ERROR || (stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0) { break }
             }
         }
         stream.pointee.next_in = nil

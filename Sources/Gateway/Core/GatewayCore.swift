@@ -22,7 +22,7 @@ public struct GatewayCore {
         case send(connection: Int, frame: [UInt8])
         /// Send the close frame (after what is queued), then close the connection.
         case close(connection: Int, code: GatewayCloseCode)
-        /// Load the user's read states, then call ``readyLoaded(_:user:states:now:)`` or
+        /// Load the user's read states, then call ``readyLoaded(_:user:states:)`` or
         /// ``readyFailed(_:)``.
         case loadForReady(connection: Int, user: Snowflake)
         /// Apply acks of a user who is not cached (a load first), then hand the changes
@@ -139,14 +139,9 @@ public struct GatewayCore {
         return perform(actions, on: id, now: now)
     }
 
-    /// The transport could not take the client's frame (binary, or over the size limit).
+    /// The transport could not take the client's frame (binary, or over the size limit)
+    /// or its connect options (an unknown `compress` or `encoding`): close 4002.
     public mutating func undecodable(_ id: Int) -> [Action] {
-        close(id, .decodeError)
-    }
-
-    /// The client asked for connect options the server does not offer (an unknown
-    /// `compress` or `encoding`): close 4002, the refusal as the reason.
-    public mutating func refused(_ id: Int) -> [Action] {
         close(id, .decodeError)
     }
 
@@ -168,9 +163,13 @@ public struct GatewayCore {
 
     /// Once a second: heartbeat deadlines, and sessions past their resume window.
     public mutating func tick(now: UInt64) -> [Action] {
-        sessions.expire(now: now)
-        metrics.resumeHistoryBytes.set(Double(sessions.historyBytes))
-        metrics.sessions.set(Double(sessions.count))
+        // The sessions are every thread's: one thread looks after them.
+        if thread == 0 {
+            sessions.expire(now: now)
+            let totals = sessions.totals
+            metrics.resumeHistoryBytes.set(Double(totals.bytes))
+            metrics.sessions.set(Double(totals.count))
+        }
         var actions: [Action] = []
         for id in Array(connections.keys) {
             guard let machineActions = connections[id]?.machine.tick(now: now), !machineActions.isEmpty else { continue }
@@ -241,8 +240,8 @@ public struct GatewayCore {
     /// connection is this thread's and open, handed to its thread otherwise.
     private func deliver(_ frame: [UInt8], to connection: Int?) -> [Action] {
         guard let id = connection else { return [] }
-        if isLocal(id) && connections[id]?.closing != nil { return [] }
-        if isLocal(id) && connections[id] == nil { return [] }
+        // Another thread's connection: its thread drops the frame if it has closed.
+        if isLocal(id) && (connections[id] == nil || connections[id]?.closing != nil) { return [] }
         return [.send(connection: id, frame: frame)]
     }
 

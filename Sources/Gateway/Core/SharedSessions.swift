@@ -40,11 +40,17 @@ public final class SharedSessions: Sendable {
         return shards[Int(mixed >> 40) % shards.count]
     }
 
-    /// Sessions known, connected or waiting for a RESUME.
-    public var count: Int { shards.reduce(0) { $0 + $1.registry.withLock { $0.count } } }
+    /// Sessions known (connected or waiting for a RESUME) and the bytes of dispatches
+    /// they keep for RESUME, all shards together, in one pass.
+    public var totals: (count: Int, bytes: Int) {
+        shards.reduce((0, 0)) { sum, shard in
+            let (count, bytes) = shard.registry.withLock { ($0.count, $0.historyBytes) }
+            return (sum.0 + count, sum.1 + bytes)
+        }
+    }
 
-    /// Bytes of dispatches kept for RESUME, all shards together.
-    public var historyBytes: Int { shards.reduce(0) { $0 + $1.registry.withLock { $0.historyBytes } } }
+    /// Sessions known, connected or waiting for a RESUME.
+    public var count: Int { totals.count }
 
     /// A new session, attached to `connection`, and its first dispatch (READY).
     public func create(

@@ -27,12 +27,16 @@ public struct HTTPRequest: Sendable {
 extension HTTPRequest {
     /// The value of the query argument `name` (the first, if repeated); nil when absent.
     public func queryArgument(_ name: String) -> Substring? {
-        guard let query else { return nil }
-        for argument in query.split(separator: "&") {
+        Self.arguments(of: query).first { $0.name == name }?.value
+    }
+
+    /// A query string's `name=value` arguments, in order (`name` alone: an empty value).
+    public static func arguments(of query: String?) -> [(name: Substring, value: Substring)] {
+        guard let query else { return [] }
+        return query.split(separator: "&").map { argument in
             let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if parts[0] == name { return parts.count > 1 ? parts[1] : "" }
+            return (parts[0], parts.count > 1 ? parts[1] : "")
         }
-        return nil
     }
 }
 

@@ -1,3 +1,4 @@
+import ReadStatesModule
 import Snowflake
 
 // The frames a client sends most (HEARTBEAT, ACK, SEND_MESSAGE), read straight from the
@@ -29,7 +30,7 @@ extension ClientPayload {
                 return .ack(channelID: channel, messageID: message, manual: false, mentionCount: 0)
             }
             guard reader.take(#"","manual":true,"mention_count":"#), let count = reader.integer(),
-                (0...ReadState.maximumMentionCountForDecoding).contains(count), reader.take("}}"), reader.atEnd
+                (0...ReadState.maximumMentionCount).contains(count), reader.take("}}"), reader.atEnd
             else { return nil }
             return .ack(channelID: channel, messageID: message, manual: true, mentionCount: count)
         }
@@ -45,11 +46,6 @@ extension ClientPayload {
         }
         return nil
     }
-}
-
-private enum ReadState {
-    /// `ReadStatesModule.ReadState.maximumMentionCount`, the bound the full decoder checks.
-    static let maximumMentionCountForDecoding = Int(UInt16.max)
 }
 
 /// A cursor over a frame that only moves forward over what it recognizes.

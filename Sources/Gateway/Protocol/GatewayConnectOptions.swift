@@ -29,11 +29,8 @@ public struct GatewayConnectOptions: Sendable, Equatable {
 
     /// Parses a query string (without `?`); unknown arguments (`v`, …) are ignored.
     public init(query: String?) throws(Refusal) {
-        guard let query else { return }
-        for argument in query.split(separator: "&") {
-            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let value = parts.count > 1 ? String(parts[1]) : ""
-            switch parts[0] {
+        for (name, value) in HTTPRequest.arguments(of: query) {
+            switch name {
             case "compress":
                 guard value == "zlib-stream" else { throw .compression(String(value.prefix(40))) }
                 compression = .zlibStream

@@ -54,66 +54,63 @@ public struct JSONWriter {
         buffer = larger
     }
 
-    /// One byte, after a comma if one is due.
+    /// One element of the current object or array (a value, a key, an opening
+    /// bracket), written through `body` after a comma when one is due. `opens`: what
+    /// follows it takes no comma (after `{`, `[` or a key).
     @inline(__always)
-    private mutating func separated(_ byte: UInt8) {
+    private mutating func element(upTo maximum: Int, opens: Bool = false, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         let comma = needsComma
-        write(upTo: 2) { out in
-            var at = 0
-            if comma {
-                out[0] = UInt8(ascii: ",")
-                at = 1
-            }
-            out[at] = byte
-            return at + 1
+        needsComma = !opens
+        write(upTo: maximum + 1) { out in
+            guard comma else { return body(out) }
+            out[0] = UInt8(ascii: ",")
+            return 1 + body(out + 1)
         }
+    }
+
+    /// A closing bracket: a value of the enclosing object or array ends.
+    @inline(__always)
+    private mutating func close(_ byte: UInt8) {
+        write(upTo: 1) { out in
+            out[0] = byte
+            return 1
+        }
+        needsComma = true
     }
 
     public mutating func beginObject() {
-        separated(UInt8(ascii: "{"))
-        needsComma = false
+        element(upTo: 1, opens: true) { out in
+            out[0] = UInt8(ascii: "{")
+            return 1
+        }
     }
 
     public mutating func endObject() {
-        write(upTo: 1) { out in
-            out[0] = UInt8(ascii: "}")
-            return 1
-        }
-        needsComma = true
+        close(UInt8(ascii: "}"))
     }
 
     public mutating func beginArray() {
-        separated(UInt8(ascii: "["))
-        needsComma = false
+        element(upTo: 1, opens: true) { out in
+            out[0] = UInt8(ascii: "[")
+            return 1
+        }
     }
 
     public mutating func endArray() {
-        write(upTo: 1) { out in
-            out[0] = UInt8(ascii: "]")
-            return 1
-        }
-        needsComma = true
+        close(UInt8(ascii: "]"))
     }
 
     /// A key in an object (`,"name":`); the value follows.
     public mutating func key(_ name: StaticString) {
-        let comma = needsComma
         name.withUTF8Buffer { name in
-            write(upTo: name.count + 4) { out in
-                var at = 0
-                if comma {
-                    out[0] = UInt8(ascii: ",")
-                    at = 1
-                }
-                out[at] = UInt8(ascii: "\"")
-                (out + at + 1).update(from: name.baseAddress!, count: name.count)
-                at += name.count + 1
-                out[at] = UInt8(ascii: "\"")
-                out[at + 1] = UInt8(ascii: ":")
-                return at + 2
+            element(upTo: name.count + 3, opens: true) { out in
+                out[0] = UInt8(ascii: "\"")
+                (out + 1).update(from: name.baseAddress!, count: name.count)
+                out[name.count + 1] = UInt8(ascii: "\"")
+                out[name.count + 2] = UInt8(ascii: ":")
+                return name.count + 3
             }
         }
-        needsComma = false
     }
 
     public mutating func string(_ value: String) {
@@ -123,37 +120,24 @@ public struct JSONWriter {
     }
 
     private mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) {
-        let comma = needsComma
-        needsComma = true
         var plain = true
         for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
             plain = false
             break
         }
         if plain {
-            write(upTo: utf8.count + 3) { out in
-                var at = 0
-                if comma {
-                    out[0] = UInt8(ascii: ",")
-                    at = 1
-                }
-                out[at] = UInt8(ascii: "\"")
-                if let base = utf8.baseAddress { (out + at + 1).update(from: base, count: utf8.count) }
-                at += utf8.count + 1
-                out[at] = UInt8(ascii: "\"")
-                return at + 1
+            element(upTo: utf8.count + 2) { out in
+                out[0] = UInt8(ascii: "\"")
+                if let base = utf8.baseAddress { (out + 1).update(from: base, count: utf8.count) }
+                out[utf8.count + 1] = UInt8(ascii: "\"")
+                return utf8.count + 2
             }
             return
         }
         // At most 6 bytes per input byte (\u00XX).
-        write(upTo: utf8.count * 6 + 3) { out in
-            var at = 0
-            if comma {
-                out[0] = UInt8(ascii: ",")
-                at = 1
-            }
-            out[at] = UInt8(ascii: "\"")
-            at += 1
+        element(upTo: utf8.count * 6 + 2) { out in
+            out[0] = UInt8(ascii: "\"")
+            var at = 1
             Self.hexDigits.withUTF8Buffer { hex in
                 for byte in utf8 {
                     switch byte {
@@ -186,18 +170,11 @@ public struct JSONWriter {
 
     /// A Snowflake as a JSON string, as the protocol sends IDs.
     public mutating func snowflake(_ value: Snowflake) {
-        let comma = needsComma
-        needsComma = true
-        write(upTo: 23) { out in
-            var at = 0
-            if comma {
-                out[0] = UInt8(ascii: ",")
-                at = 1
-            }
-            out[at] = UInt8(ascii: "\"")
-            at += 1 + Self.writeDigits(value.rawValue, to: out + at + 1)
-            out[at] = UInt8(ascii: "\"")
-            return at + 1
+        element(upTo: 22) { out in
+            out[0] = UInt8(ascii: "\"")
+            let end = 1 + Self.writeDigits(value.rawValue, to: out + 1)
+            out[end] = UInt8(ascii: "\"")
+            return end + 1
         }
     }
 
@@ -210,19 +187,10 @@ public struct JSONWriter {
     }
 
     public mutating func integer(_ value: Int) {
-        let comma = needsComma
-        needsComma = true
-        write(upTo: 22) { out in
-            var at = 0
-            if comma {
-                out[0] = UInt8(ascii: ",")
-                at = 1
-            }
-            if value < 0 {
-                out[at] = UInt8(ascii: "-")
-                at += 1
-            }
-            return at + Self.writeDigits(value.magnitude.toUInt64, to: out + at)
+        element(upTo: 21) { out in
+            guard value < 0 else { return Self.writeDigits(value.magnitude.toUInt64, to: out) }
+            out[0] = UInt8(ascii: "-")
+            return 1 + Self.writeDigits(value.magnitude.toUInt64, to: out + 1)
         }
     }
 
@@ -245,16 +213,9 @@ public struct JSONWriter {
     }
 
     private mutating func raw(_ json: UnsafeBufferPointer<UInt8>) {
-        let comma = needsComma
-        needsComma = true
-        write(upTo: json.count + 1) { out in
-            var at = 0
-            if comma {
-                out[0] = UInt8(ascii: ",")
-                at = 1
-            }
-            if let base = json.baseAddress { (out + at).update(from: base, count: json.count) }
-            return at + json.count
+        element(upTo: json.count) { out in
+            if let base = json.baseAddress { out.update(from: base, count: json.count) }
+            return json.count
         }
     }
 
@@ -284,25 +245,15 @@ public struct JSONWriter {
     /// thousands of times per READY (an entry, a channel), where the per-call checks of
     /// ``key(_:)`` and friends add up. The fragment is a value in an array or object:
     /// a comma goes first when one is due.
+    /// - Parameter endsWithKey: the fragment ends with a key (`"name":`): the value that
+    ///   follows takes no comma.
     @inline(__always)
-    public mutating func fragment(upTo maximum: Int, _ body: (inout Fragment) -> Void) {
-        let comma = needsComma
-        needsComma = true
-        write(upTo: maximum + 1) { out in
+    public mutating func fragment(upTo maximum: Int, endsWithKey: Bool = false, _ body: (inout Fragment) -> Void) {
+        element(upTo: maximum, opens: endsWithKey) { out in
             var fragment = Fragment(out: out)
-            if comma {
-                out[0] = UInt8(ascii: ",")
-                fragment.count = 1
-            }
             body(&fragment)
             return fragment.count
         }
-    }
-
-    /// The fragment just written ended with a key (`"name":`): the value that follows
-    /// takes no comma.
-    public mutating func keyWritten() {
-        needsComma = false
     }
 
     /// Writes `value`'s decimal digits at `out`. - Returns: how many.

@@ -46,12 +46,11 @@ extension ReadyPayload: JSONWritable {
         writer.key("channels")
         writer.beginArray()
         for channel in channels {
-            writer.fragment(upTo: 32) { fragment in
+            writer.fragment(upTo: 32, endsWithKey: true) { fragment in
                 fragment.text(#"{"id":""#)
                 fragment.digits(channel.id.rawValue)
                 fragment.text(#"","name":"#)
             }
-            writer.keyWritten()
             writer.string(channel.name)
             if let last = channel.lastMessageId {
                 writer.fragment(upTo: 40) { fragment in

@@ -8,7 +8,7 @@ import Snowflake
 /// them to the ``GatewayCore``, and performs what the core returns (queue bytes, write
 /// a close frame, load a user off the thread). It decides nothing of the protocol.
 final class GatewayConnections {
-    private(set) var core: GatewayCore
+    private var core: GatewayCore
     private let engine: ReadStates
     private let inbox: ServiceInbox
     private var sockets: [Int: WebSocketConnection] = [:]
@@ -45,29 +45,18 @@ final class GatewayConnections {
     /// A WebSocket opened; `query` is its URL's query string (the connect options).
     func established(_ id: Int, wsi: OpaquePointer, query: String?) {
         figures.connections.increment()
-        let limit = core.configuration.sendBacklogLimitBytes
-        let options: GatewayConnectOptions
-        do {
-            options = try GatewayConnectOptions(query: query)
-        } catch {
-            sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: limit)
-            perform(core.connected(id, now: Monotonic.milliseconds()))
-            perform(core.refused(id))
-            return
-        }
-        var deflater: ZlibStreamDeflater?
-        if options.compression == .zlibStream {
-            // Fails only when out of memory: the connection is refused, the server goes on.
-            deflater = try? ZlibStreamDeflater(compression)
-            if deflater == nil {
-                sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: limit)
-                perform(core.connected(id, now: Monotonic.milliseconds()))
-                perform(core.backlogExceeded(id))
-                return
-            }
-        }
-        sockets[id] = WebSocketConnection(wsi: wsi, sendBacklogLimitBytes: limit, deflater: deflater, ordered: core.threadCount > 1)
+        let options = try? GatewayConnectOptions(query: query)
+        // Fails only when out of memory: that connection is closed, the server goes on.
+        let deflater = options?.compression == .zlibStream ? try? ZlibStreamDeflater(compression) : nil
+        sockets[id] = WebSocketConnection(
+            wsi: wsi, sendBacklogLimitBytes: core.configuration.sendBacklogLimitBytes, deflater: deflater, ordered: core.threadCount > 1
+        )
         perform(core.connected(id, now: Monotonic.milliseconds()))
+        if options == nil {
+            perform(core.undecodable(id))  // options it cannot honour: 4002
+        } else if options?.compression == .zlibStream && deflater == nil {
+            perform(core.backlogExceeded(id))  // 4000, as for any connection it cannot serve
+        }
     }
 
     func receive(_ id: Int, _ chunk: UnsafeRawBufferPointer) {
@@ -119,19 +108,15 @@ final class GatewayConnections {
         request.reply(result)
     }
 
-    /// Actions another thread's core took for this thread's connections.
+    /// Sends and closes another thread's core decided for this thread's connections.
     func performForOtherThread(_ actions: [GatewayCore.Action]) {
         for action in actions {
-            switch action {
-            case .send(let id, let frame):
-                guard let socket = sockets[id] else { continue }
-                figures.framesOut.increment()
-                if !socket.enqueue(frame) { perform(core.backlogExceeded(id)) }
-            case .close(let id, let code):
-                // A RESUME there took this connection's session over.
+            if case .close(let id, let code) = action {
+                // The only close decided elsewhere: a RESUME there took the session over,
+                // which this thread's core must hear of.
                 perform(core.closeTakenOver(id, code))
-            case .loadForReady, .ackUncached, .mentionUncached:
-                continue  // never handed over: performed where they were decided
+            } else {
+                perform([action])
             }
         }
     }
@@ -139,7 +124,7 @@ final class GatewayConnections {
     // MARK: Actions
 
     private func perform(_ actions: [GatewayCore.Action]) {
-        // Actions for other threads' connections, one batch (one wake-up) per thread.
+        // Actions for other threads' connections: one post per thread for this call.
         var elsewhere: [Int: [GatewayCore.Action]] = [:]
         defer {
             for (thread, batch) in elsewhere { threads?.post(.fromOtherThread(batch), to: thread) }

@@ -13,12 +13,12 @@ import Synchronization
 /// Each thread has its own ``GatewayCore`` for its connections; the resumable sessions
 /// are shared (``SharedSessions``), so a dispatch to a user reaches the user's sessions
 /// on every thread and a RESUME works on whichever thread the new connection lands.
-/// Sends and closes for another thread's connections go to its inbox, one batch (one
-/// wake-up) per thread per round of work; the engine is called inline on the thread
-/// that received the payload. Every `lws_*` call happens on a context's own thread. Requests are answered off it, in
-/// tasks, because a route may wait for a database load; a finished response comes
-/// back through ``ServiceInbox`` and `lws_cancel_service`, and is written when the
-/// connection is writable. So a slow load delays its own request only.
+/// Sends and closes for another thread's connections go to its inbox, one post per
+/// thread for each batch of actions; the engine is called inline on the thread that
+/// received the payload. Every `lws_*` call happens on a context's own thread.
+/// Requests are answered off it, in tasks, because a route may wait for a database
+/// load; a finished response comes back through ``ServiceInbox``, and is written when
+/// the connection is writable. So a slow load delays its own request only.
 public final class GatewayServer: Sendable {
     public struct Configuration: Sendable {
         public var host = "127.0.0.1"

@@ -10,7 +10,7 @@ import Foundation
 ///
 /// ## Threading
 /// Create, service and destroy the context on one thread: libwebsockets is single
-/// threaded. Only ``cancelService()`` may be called from elsewhere.
+/// threaded. Other threads only wake it, through ``wakeHandle``.
 final class LWSContext {
     /// `lws_callback_function`, written out: Swift imports the C typedef as a plain
     /// function type, and a C function pointer needs the `@convention(c)` spelling.
@@ -105,6 +105,14 @@ final class LWSContext {
         // `service()`); lws keeps the foreign-loops array pointer, so it lives as long.
         // READSTATES_LWS_POLL=1 keeps lws's poll() loop, to compare the two.
         let eventLoop = ProcessInfo.processInfo.environment["READSTATES_LWS_POLL"] == nil ? CWebsockets_newEventLoop() : nil
+        if let listener = configuration.sharedListener, eventLoop == nil {
+            // Accepting from our own listener needs our own loop to watch it on.
+            close(listener)
+            table.deinitialize()
+            table.deallocate()
+            strings.forEach { free($0) }
+            throw GatewayError.listenFailed(host: configuration.host, port: Int(configuration.port))
+        }
         let foreignLoops = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
         foreignLoops.initialize(to: eventLoop.map { UnsafeMutableRawPointer($0) })
         if eventLoop != nil {
@@ -131,12 +139,12 @@ final class LWSContext {
         self.pointer = context
         if let listener = configuration.sharedListener {
             listenPort = Int32(CWebsockets_boundPort(listener))
-            // Accepted on this context's own loop, so on its thread (libev is required:
-            // without it there is no loop of ours to watch the socket on).
-            acceptor = eventLoop.flatMap {
-                CWebsockets_startAcceptor($0, listener, context, configuration.tlsCertificatePath == nil ? 0 : 1)
+            // Accepted on this context's own loop (checked above), so on its thread.
+            guard let started = CWebsockets_startAcceptor(eventLoop!, listener, context, configuration.tlsCertificatePath == nil ? 0 : 1) else {
+                // A server context always has its default vhost: only memory can run out.
+                preconditionFailure("could not start accepting on the shared listener")
             }
-            if acceptor == nil { close(listener) }
+            acceptor = started
         } else {
             listenPort = configuration.clientOnly ? nil : lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default"))
             acceptor = nil
@@ -149,7 +157,7 @@ final class LWSContext {
     }
 
     /// Runs one round of the event loop (waits for at least one event, dispatches
-    /// callbacks; `lws_cancel_service` is such an event).
+    /// callbacks; a wake-up through ``wakeHandle`` is such an event).
     /// - Returns: false when lws's own poll loop reports the context shutting down
     ///   (only with `READSTATES_LWS_POLL`; on libev it returns true).
     func service() -> Bool {

@@ -38,8 +38,8 @@ final class LWSInbox<Event: Sendable>: Sendable {
         // (`lws_cancel_service`, used before, lost wake-ups under load with two service
         // threads once posts woke only an empty inbox: p99 26 ms instead of 1 ms.)
         // The wake-up happens under the lock: `detach` takes the same lock before the
-        // service thread destroys the context, so a post racing the end of the thread
-        // never reaches a freed context (`lws_cancel_service` only writes to a pipe).
+        // service thread destroys the context (and frees its waker and its loop), so a
+        // post racing the end of the thread never reaches freed memory.
         state.withLock { state in
             guard !state.closed else { return false }
             state.events.append(event)

@@ -12,8 +12,10 @@ struct SequencedOutbox {
     private var next: Int?
     /// Frames that came early, by `s`.
     private var early: [Int: [UInt8]] = [:]
-    /// Early frames past which the wait for a missing one is given up (its thread is
-    /// stopping and dropped it): the held ones go out in order.
+    /// Bytes of the frames held: they count against the connection's backlog bound.
+    private(set) var earlyBytes = 0
+    /// Early frames past which the wait for a missing one is given up, so that a bug
+    /// cannot hold a connection's frames for ever: the held ones go out in order.
     static let maximumEarly = 1_024
 
     /// The frames to queue now, in order: `frame` itself, those it released, or none.
@@ -26,6 +28,7 @@ struct SequencedOutbox {
         if sequence < expected { return [] }  // already sent (or given up on): stale
         if sequence > expected {
             early[sequence] = frame
+            earlyBytes += frame.count
             return early.count > Self.maximumEarly ? giveUp() : []
         }
         next = sequence + 1
@@ -35,6 +38,7 @@ struct SequencedOutbox {
     private mutating func released() -> [[UInt8]] {
         var out: [[UInt8]] = []
         while let expected = next, let frame = early.removeValue(forKey: expected) {
+            earlyBytes -= frame.count
             out.append(frame)
             next = expected + 1
         }
@@ -44,6 +48,7 @@ struct SequencedOutbox {
     private mutating func giveUp() -> [[UInt8]] {
         let ordered = early.sorted { $0.key < $1.key }
         early = [:]
+        earlyBytes = 0
         next = (ordered.last?.key ?? 0) + 1
         return ordered.map(\.value)
     }

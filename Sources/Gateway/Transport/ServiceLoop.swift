@@ -40,6 +40,7 @@ final class ServiceLoop {
     }
 
     func established(_ wsi: OpaquePointer, sessionData: UnsafeMutableRawPointer) {
+        disableNagle(wsi)
         websockets.established(assignID(sessionData), wsi: wsi, query: HTTPConnection.query(of: wsi))
     }
 
@@ -120,8 +121,8 @@ final class ServiceLoop {
         lws_callback_on_writable(connection.wsi)
     }
 
-    /// After every round of the loop, and on `LWS_CALLBACK_EVENT_WAIT_CANCELLED` (lws's
-    /// poll loop, and lws's own reasons): most calls find the inbox empty.
+    /// After every round of the service loop (a wake-up from another thread ends one):
+    /// most calls find the inbox empty.
     func drainInbox() {
         for event in inbox.drain() {
             switch event {
@@ -190,9 +191,6 @@ func gatewayCallback(
     case LWS_CALLBACK_HTTP_WRITEABLE:
         guard let user else { return -1 }
         return loop.writable(wsi, sessionData: user)
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        loop.drainInbox()
-        return 0
     case LWS_CALLBACK_CLOSED_HTTP:
         loop.closed(sessionData: user)
         return 0

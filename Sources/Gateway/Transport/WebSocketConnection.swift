@@ -37,7 +37,7 @@ final class WebSocketConnection {
         guard sequenced != nil else { return queue(frame) }
         var fits = true
         for ready in sequenced!.admit(frame) { fits = queue(ready) && fits }
-        return fits
+        return fits && outgoing.queuedBytes + sequenced!.earlyBytes <= sendBacklogLimitBytes
     }
 
     private func queue(_ frame: [UInt8]) -> Bool {
