@@ -61,6 +61,8 @@ final class LWSContext {
     /// What other threads wake this context's thread with (``wakeHandle``).
     private let waker: UnsafeMutablePointer<CWebsockets_Waker>?
     private let foreignLoops: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// lws keeps a pointer to the retry and idle policy for the context's life.
+    private let retryPolicy: UnsafeMutablePointer<lws_retry_bo_t>
     private let protocols: UnsafeMutableBufferPointer<lws_protocols>
     private var cStrings: [UnsafeMutablePointer<CChar>]
 
@@ -100,6 +102,15 @@ final class LWSContext {
         info.gid = -1
         info.uid = -1
         info.options |= CWebsockets_serverOptionValidateUTF8()
+        // No lws "validity" pings: by default (4.1.6) every connection gets a timer at
+        // +300 s when it is established, and lws keeps its timers in one sorted list
+        // that it walks from the head on each insertion, so a connect storm of n
+        // connections walked n^2/2 entries (19% of the server's CPU for 10,000
+        // sessions in `docs/bench/connect-storm-perf.txt`). Liveness is the gateway
+        // protocol's own heartbeat (and the client's), as in Discord's.
+        let retryPolicy = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
+        retryPolicy.initialize(to: lws_retry_bo_t())
+        info.retry_and_idle_policy = UnsafePointer(retryPolicy)
 
         // libev (epoll) rather than lws's poll() loop, on a loop of ours (see
         // `service()`); lws keeps the foreign-loops array pointer, so it lives as long.
@@ -108,6 +119,7 @@ final class LWSContext {
         if let listener = configuration.sharedListener, eventLoop == nil {
             // Accepting from our own listener needs our own loop to watch it on.
             close(listener)
+            retryPolicy.deallocate()
             table.deinitialize()
             table.deallocate()
             strings.forEach { free($0) }
@@ -129,6 +141,7 @@ final class LWSContext {
         guard let context = lws_create_context(&info) else {
             if let eventLoop { CWebsockets_destroyEventLoop(eventLoop) }
             foreignLoops.deallocate()
+            retryPolicy.deallocate()
             table.deinitialize()
             table.deallocate()
             strings.forEach { free($0) }
@@ -153,6 +166,7 @@ final class LWSContext {
         self.cStrings = strings
         self.eventLoop = eventLoop
         self.foreignLoops = foreignLoops
+        self.retryPolicy = retryPolicy
         waker = eventLoop.flatMap { CWebsockets_startWaker($0) }
     }
 
@@ -196,6 +210,7 @@ final class LWSContext {
             CWebsockets_destroyEventLoop(eventLoop)
         }
         foreignLoops.deallocate()
+        retryPolicy.deallocate()
         protocols.deinitialize()
         protocols.deallocate()
         cStrings.forEach { free($0) }

@@ -20,10 +20,11 @@ enum BenchClock {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    /// CPU time (user + system) a process has used, in seconds, from the `utime` and
-    /// `stime` fields of `/proc/PID/stat`; nil when it cannot be read.
-    static func cpuSeconds(of pid: Int32) -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    /// CPU time (user + system) a process (this one when nil) has used, in seconds,
+    /// from the `utime` and `stime` fields of `/proc/PID/stat`; nil when it cannot be read.
+    static func cpuSeconds(of pid: Int32?) -> Double? {
+        let path = "/proc/\(pid.map(String.init) ?? "self")/stat"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
             let close = text.lastIndex(of: ")")
         else { return nil }
         // After "pid (comm)": state is field 3, so utime (14) and stime (15) are the

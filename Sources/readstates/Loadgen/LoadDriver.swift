@@ -60,6 +60,9 @@ final class LoadDriver: WebSocketClientDelegate {
     private var readyCount = 0
     private var setupFailures = 0
     private var setupStarted: UInt64 = 0
+    /// CPU seconds of the server (with `--server-pid`) and of this process when the
+    /// setup began: which side a connect storm was short of.
+    private var setupStartCPU: (server: Double?, client: Double?) = (nil, nil)
     private var runStart: UInt64 = 0
     private var sent = 0
     private var totalEvents: Int
@@ -167,7 +170,10 @@ final class LoadDriver: WebSocketClientDelegate {
     // MARK: Setup
 
     private func connectMore(_ client: ClientConnections, now: UInt64) {
-        if setupStarted == 0 { setupStarted = now }
+        if setupStarted == 0 {
+            setupStarted = now
+            setupStartCPU = (plan.serverPid.flatMap(BenchClock.cpuSeconds(of:)), BenchClock.cpuSeconds(of: nil))
+        }
         while settingUp < plan.connectConcurrency, nextToConnect < plan.sessions {
             let index = nextToConnect
             nextToConnect += 1
@@ -188,7 +194,7 @@ final class LoadDriver: WebSocketClientDelegate {
         }
         report.setupFinished(
             sessions: plan.sessions, ready: readyCount, failed: setupFailures + settingUp,
-            nanoseconds: now - setupStarted
+            nanoseconds: now - setupStarted, cpu: setupCPU()
         )
         guard readyCount > 0 else {
             phase = .done
@@ -202,6 +208,18 @@ final class LoadDriver: WebSocketClientDelegate {
         if let pid = plan.serverPid, let cpu = BenchClock.cpuSeconds(of: pid) {
             runStartMark = (cpu, framesSent, framesReceived)
         }
+    }
+
+    /// CPU seconds the server and this process spent since the setup began.
+    private func setupCPU() -> (server: Double?, client: Double?) {
+        func since(_ start: Double?, _ end: Double?) -> Double? {
+            guard let start, let end else { return nil }
+            return end - start
+        }
+        return (
+            since(setupStartCPU.server, plan.serverPid.flatMap(BenchClock.cpuSeconds(of:))),
+            since(setupStartCPU.client, BenchClock.cpuSeconds(of: nil))
+        )
     }
 
     private func becomeReady(_ index: Int, now: UInt64) {

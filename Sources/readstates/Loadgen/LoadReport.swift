@@ -130,7 +130,9 @@ final class LoadReport: Sendable {
 
     // MARK: Printing
 
-    func setupFinished(sessions: Int, ready: Int, failed: Int, nanoseconds: UInt64) {
+    func setupFinished(
+        sessions: Int, ready: Int, failed: Int, nanoseconds: UInt64, cpu: (server: Double?, client: Double?)
+    ) {
         let (connect, identify, whole, readyBytes) = state.withLock { state in
             (Self.percentiles(state.connect), Self.percentiles(state.ready), Self.percentiles(state.sessionReady), state.readyBytes)
         }
@@ -142,12 +144,19 @@ final class LoadReport: Sendable {
             "connect_ms": connect.json, "ready_ms": identify.json, "session_ready_ms": whole.json,
         ]
         if !echo { object.merge(bytesObject) { first, _ in first } }
+        object["server_cpu_seconds"] = cpu.server
+        object["loadgen_cpu_seconds"] = cpu.client
+        // Which side was short of CPU: against the wall time, on the cores both share.
+        let cpuText = "  CPU during setup: server " + (cpu.server.map { String(format: "%.2f s", $0) } ?? "unknown (no --server-pid)")
+            + ", load generator " + (cpu.client.map { String(format: "%.2f s", $0) } ?? "unknown")
+            + String(format: " (%.2f s wall)", seconds)
         output.emit(
             object,
             "setup: \(ready) of \(sessions) sessions \(what) in \(String(format: "%.2f", seconds)) s (\(failed) failed)\n"
                 + "  connect (TCP + WebSocket handshake): \(connect.text)\n"
                 + (echo ? "" : "  IDENTIFY to READY: \(identify.text)\n  \(bytesText)\n")
-                + "  connect start to ready: \(whole.text)"
+                + "  connect start to ready: \(whole.text)\n"
+                + cpuText
         )
     }
 
