@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ReadStatesModule", targets: ["ReadStatesModule"]),
         .library(name: "ReadStatesSQLite", targets: ["ReadStatesSQLite"]),
         .library(name: "ReadStatesPostgres", targets: ["ReadStatesPostgres"]),
+        .library(name: "LWSTransport", targets: ["LWSTransport"]),
         .library(name: "Gateway", targets: ["Gateway"]),
     ],
     dependencies: [
@@ -60,10 +61,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// libwebsockets behind Swift: contexts on libev loops, service threads, their
+        /// inboxes, WebSocket frames, HTTP, the client; nothing of the gateway.
+        .target(name: "LWSTransport", dependencies: ["CWebsockets"], swiftSettings: swiftSettings),
         .target(
             name: "Gateway",
             dependencies: [
-                "CWebsockets",
+                "LWSTransport",
                 "CZlib",
                 "ReadStatesModule",
                 "Snowflake",
@@ -79,6 +83,7 @@ let package = Package(
             name: "readstates",
             dependencies: [
                 "Gateway",
+                "LWSTransport",
                 "ReadStatesModule",
                 "ReadStatesSQLite",
                 "ReadStatesPostgres",
@@ -93,14 +98,15 @@ let package = Package(
         /// plain build replays inputs: `readstates-fuzz TARGET FILE...`.
         .executableTarget(
             name: "readstates-fuzz",
-            dependencies: ["FuzzerDriver", "Gateway", "ReadStatesModule", "Snowflake"],
+            dependencies: ["FuzzerDriver", "Gateway", "LWSTransport", "ReadStatesModule", "Snowflake"],
             path: "Tests/Fuzz/Harness",
             swiftSettings: swiftSettings
         ),
         .target(name: "FuzzerDriver", path: "Tests/Fuzz/FuzzerDriver"),
         /// Fixtures the test targets share (a real PostgreSQL server); not a product.
-        .target(name: "TestSupport", dependencies: ["Gateway"], path: "Tests/Support", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Gateway", "LWSTransport"], path: "Tests/Support", swiftSettings: swiftSettings),
         .testTarget(name: "SnowflakeTests", dependencies: ["Snowflake"], swiftSettings: swiftSettings),
+        .testTarget(name: "LWSTransportTests", dependencies: ["LWSTransport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ReadStatesModuleTests",
             dependencies: ["ReadStatesModule", "Snowflake", "TestSupport"],
@@ -122,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ReadStatesModule", "Snowflake", "TestSupport"],
+            dependencies: ["Gateway", "LWSTransport", "ReadStatesModule", "Snowflake", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

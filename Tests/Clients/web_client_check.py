@@ -83,12 +83,13 @@ def wait(driver, condition, what):
 
 
 def sidebar(driver, channel):
-    items = driver.find_elements(By.CSS_SELECTOR, f'li[data-channel-id="{channel}"]')
-    if not items:
-        return None
-    item = items[0]
-    return {"unread": item.get_attribute("data-unread"), "mentions": item.get_attribute("data-mention-count"),
-            "label": item.get_attribute("aria-label")}
+    """A channel's badge as the sidebar shows it, read in one script: the sidebar is
+    re-rendered as events arrive, so an element handle may go stale between reads."""
+    return driver.execute_script(
+        "const item = document.querySelector(`li[data-channel-id=\"${arguments[0]}\"]`);"
+        "return item && {unread: item.getAttribute('data-unread'),"
+        " mentions: item.getAttribute('data-mention-count'), label: item.getAttribute('aria-label')};",
+        str(channel))
 
 
 def messages(driver):

@@ -1,3 +1,4 @@
+import LWSTransport
 import Foundation
 @testable import Gateway
 import ReadStatesModule
@@ -269,7 +270,7 @@ struct ClientWireTests {
         #expect(six.path == "/")
         #expect(six.description == "ws://[::1]:9000/")
         for bad in ["http://x/", "127.0.0.1:8080", "ws://", "ws://:80/", "ws://h:0/", "ws://h:70000/", "ws://h:x/"] {
-            #expect(throws: GatewayError.self) { try WebSocketEndpoint(url: bad) }
+            #expect(throws: TransportError.self) { try WebSocketEndpoint(url: bad) }
         }
     }
 }

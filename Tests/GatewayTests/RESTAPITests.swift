@@ -1,3 +1,4 @@
+import LWSTransport
 import Foundation
 import Gateway
 import ReadStatesModule

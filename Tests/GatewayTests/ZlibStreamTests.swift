@@ -1,3 +1,4 @@
+import LWSTransport
 import Foundation
 @testable import Gateway
 import Testing

@@ -1,3 +1,5 @@
+public import LWSTransport
+
 /// The client's side of a gateway session, without sockets: what to send after
 /// HELLO, when to heartbeat, and what to do when the connection ends. The chat
 /// client runs one per connection attempt chain; tests drive it directly.

@@ -1,3 +1,4 @@
+public import LWSTransport
 import Foundation
 public import ReadStatesModule
 import Snowflake

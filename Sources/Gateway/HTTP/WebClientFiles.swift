@@ -1,3 +1,4 @@
+import LWSTransport
 import Crypto
 public import Foundation
 

@@ -1,3 +1,5 @@
+import LWSTransport
+
 /// What a client asks for in the gateway URL's query, as Discord's clients send it:
 /// `/gateway?v=10&encoding=json&compress=zlib-stream`.
 public struct GatewayConnectOptions: Sendable, Equatable {

@@ -1,4 +1,4 @@
-public import ReadStatesModule
+import ReadStatesModule
 
 /// Read-state versions as clients see them: the store's generation (see
 /// `ServingHistory`) in the high 32 bits, the engine's version in the low 32.

@@ -1,17 +1,19 @@
-internal import CWebsockets
 import Foundation
+import LWSTransport
 import Prometheus
 import ReadStatesModule
 import Snowflake
 
-/// The server's gateway WebSockets on the service thread: reassembles frames, hands
-/// them to the ``GatewayCore``, and performs what the core returns (queue bytes, write
-/// a close frame, load a user off the thread). It decides nothing of the protocol.
+/// The server's gateway WebSockets on the service thread: hands their messages to the
+/// ``GatewayCore`` and performs what the core returns (send bytes through the
+/// transport, close, load a user off the thread). It decides nothing of the protocol.
 final class GatewayConnections {
     private var core: GatewayCore
     private let engine: ReadStates
     private let inbox: ServiceInbox
     private var sockets: [Int: WebSocketConnection] = [:]
+    /// This thread's transport, set once it is created (it needs its handler first).
+    var server: LWSServer!
     /// How `?compress=zlib-stream` connections' streams are set up.
     private let compression: ZlibStreamSettings
     /// Every service thread's inbox, by thread: where actions for another thread's
@@ -43,14 +45,12 @@ final class GatewayConnections {
     // MARK: Events from lws
 
     /// A WebSocket opened; `query` is its URL's query string (the connect options).
-    func established(_ id: Int, wsi: OpaquePointer, query: String?) {
+    func opened(_ id: Int, query: String?) {
         figures.connections.increment()
         let options = try? GatewayConnectOptions(query: query)
         // Fails only when out of memory: that connection is closed, the server goes on.
         let deflater = options?.compression == .zlibStream ? try? ZlibStreamDeflater(compression) : nil
-        sockets[id] = WebSocketConnection(
-            wsi: wsi, sendBacklogLimitBytes: core.configuration.sendBacklogLimitBytes, deflater: deflater, ordered: core.threadCount > 1
-        )
+        sockets[id] = WebSocketConnection(deflater: deflater, ordered: core.threadCount > 1)
         perform(core.connected(id, now: Monotonic.milliseconds()))
         if options == nil {
             perform(core.undecodable(id))  // options it cannot honour: 4002
@@ -59,22 +59,15 @@ final class GatewayConnections {
         }
     }
 
-    func receive(_ id: Int, _ chunk: UnsafeRawBufferPointer) {
-        guard let socket = sockets[id] else { return }
-        let frame: [UInt8]
-        do {
-            guard let complete = try socket.receive(chunk) else { return }
-            frame = complete
-        } catch {
-            perform(core.undecodable(id))
-            return
-        }
+    func received(_ id: Int, frame: [UInt8]) {
+        guard sockets[id] != nil else { return }
         figures.framesIn.increment()
         perform(core.received(id, frame: frame, now: Monotonic.milliseconds()))
     }
 
-    func writable(_ id: Int) -> Int32 {
-        sockets[id]?.writeNext() ?? 0
+    /// A binary frame, or one over the size limit: 4002.
+    func refused(_ id: Int) {
+        perform(core.undecodable(id))
     }
 
     func closed(_ id: Int) {
@@ -137,9 +130,13 @@ final class GatewayConnections {
                 guard let socket = sockets[id] else { continue }
                 figures.framesOut.increment()
                 // A client that does not read: the core decides what follows.
-                if !socket.enqueue(frame) { perform(core.backlogExceeded(id)) }
+                if socket.send(frame, as: id, through: server) > core.configuration.sendBacklogLimitBytes {
+                    perform(core.backlogExceeded(id))
+                }
             case .close(let id, let code):
-                sockets[id]?.close(code)
+                guard let socket = sockets[id], !socket.closing else { continue }
+                socket.closing = true
+                server.close(id, code: code.rawValue, reason: code.reason)
             case .loadForReady(let id, let user):
                 let engine = engine, inbox = inbox
                 Task {

@@ -1,5 +1,5 @@
-internal import CWebsockets
 import Foundation
+import LWSTransport
 import ReadStatesModule
 public import Snowflake
 import Synchronization
@@ -72,12 +72,11 @@ public final class GatewayServer: Sendable {
                 // connections over the threads).
                 let bindPort = port
                 // Several threads: a SO_REUSEPORT listener of ours per thread.
-                let listener: Int32? = count > 1 ? CWebsockets_listenShared(configuration.host, bindPort, index == 0 ? 1 : 0) : nil
-                if let listener, listener < 0 { throw GatewayError.listenFailed(host: configuration.host, port: Int(bindPort)) }
+                let listener = count > 1 ? try SharedListener.open(host: configuration.host, port: bindPort, first: index == 0) : nil
                 threads.append(
                     try ServiceThread(
                         name: "lws-service-\(index)",
-                        setUp: { [configuration] () throws(GatewayError) -> ServiceLoop in
+                        setUp: { [configuration] () throws(TransportError) -> ServiceLoop in
                             let scheme = configuration.tlsCertificatePath == nil ? "ws" : "wss"
                             let core = GatewayCore(
                                 engine: rest.engine,
@@ -94,24 +93,20 @@ public final class GatewayServer: Sendable {
                             let websockets = GatewayConnections(
                                 core: core, engine: rest.engine, inbox: inbox, compression: configuration.compression, threads: router
                             )
-                            let loop = ServiceLoop(rest: rest, websockets: websockets, inbox: inbox, thread: index)
-                            loop.context = try LWSContext(
-                                .init(
-                                    host: configuration.host,
-                                    port: bindPort,
-                                    protocols: [
-                                        .init(name: "http", callback: gatewayCallback, perSessionDataSize: MemoryLayout<Int>.size)
-                                    ],
-                                    user: Unmanaged.passUnretained(loop).toOpaque(),
-                                    tlsCertificatePath: configuration.tlsCertificatePath,
-                                    tlsPrivateKeyPath: configuration.tlsPrivateKeyPath,
-                                    sharedListener: listener
-                                )
-                            )
-                            let listened = loop.context!.listenPort ?? bindPort
-                            websockets.resumeURL = "\(scheme)://\(configuration.host):\(listened)/gateway"
-                            listening.port.store(listened, ordering: .releasing)
-                            inbox.attach(loop.context!)
+                            let loop = ServiceLoop(rest: rest, websockets: websockets, inbox: inbox)
+                            var transport = LWSServer.Configuration(host: configuration.host, port: bindPort)
+                            transport.tlsCertificatePath = configuration.tlsCertificatePath
+                            transport.tlsPrivateKeyPath = configuration.tlsPrivateKeyPath
+                            transport.sharedListener = listener
+                            transport.connectionTag = index
+                            transport.maximumMessageBytes = ClientPayload.maximumFrameBytes
+                            transport.maximumBodyBytes = RESTAPI.maximumBodyBytes
+                            let server = try LWSServer(transport, handler: loop)
+                            loop.server = server
+                            websockets.server = server
+                            websockets.resumeURL = "\(scheme)://\(configuration.host):\(server.listenPort)/gateway"
+                            listening.port.store(server.listenPort, ordering: .releasing)
+                            server.attach(inbox.events)
                             return loop
                         },
                         serve: { loop in Self.serve(loop, inbox: inbox) }
@@ -139,7 +134,7 @@ public final class GatewayServer: Sendable {
         // (at most 2 s), so clients see RECONNECT and 1001.
         var deadline: UInt64?
         loop.drainInbox()
-        while loop.context!.service() {
+        while loop.server.serviceRound() {
             // A wake-up from another thread ends a round: what it posted is handled here.
             loop.drainInbox()
             if inbox.isStopping {
@@ -150,9 +145,9 @@ public final class GatewayServer: Sendable {
         }
         ticker.cancel()
         inbox.detach()
-        // Destroying the context closes every connection; its callbacks still reach
-        // `loop`, which owns it and so outlives it.
-        loop.context = nil
+        // Closes every connection; their callbacks still reach `loop`, which owns the
+        // server and so outlives it.
+        loop.server.shutDown()
     }
 
     /// Stops accepting, closes every connection, and returns when the service thread
@@ -161,11 +156,6 @@ public final class GatewayServer: Sendable {
         for inbox in inboxes { inbox.requestStop() }
         for thread in threads { thread.wait() }
     }
-}
-
-/// The port the service thread's context listens on, handed to the starting thread.
-final class ListeningPort: Sendable {
-    let port = Atomic<Int32>(0)
 }
 
 /// Work other threads hand to the service thread.
@@ -201,12 +191,8 @@ final class ServiceThreads: Sendable {
 
 /// What other threads hand to the server's service thread, plus the stop request.
 final class ServiceInbox: Sendable {
-    private let events = LWSInbox<ServiceEvent>()
+    let events = LWSInbox<ServiceEvent>()
     private let stopping = Atomic<Bool>(false)
-
-    func attach(_ context: LWSContext) {
-        events.attach(context)
-    }
 
     /// The service thread ends: later posts are refused, and messages still waiting
     /// get an answer.

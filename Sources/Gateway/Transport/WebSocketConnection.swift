@@ -1,61 +1,37 @@
-internal import CWebsockets
+import LWSTransport
 
-/// One gateway WebSocket on the service thread, as the transport sees it: the frame
-/// being reassembled, the frames waiting for the socket to be writable, and the close
-/// frame to write once they are out. Its protocol state lives in ``GatewayCore``.
+/// What the gateway adds to a WebSocket of the transport: the deflate stream of a
+/// `?compress=zlib-stream` connection, the reordering of dispatches by `s` when
+/// several threads send to it, and whether the core closed it. Its protocol state
+/// lives in ``GatewayCore``; its bytes in the transport.
 final class WebSocketConnection {
-    let wsi: OpaquePointer
-    private let sendBacklogLimitBytes: Int
-    private var incoming = IncomingMessage()
-    private var outgoing = OutgoingFrames()
-    /// Set once the core closed the connection: written after the frames queued before.
-    private var closing: GatewayCloseCode?
+    /// Set once the core closed the connection: nothing more is sent.
+    var closing = false
     /// `?compress=zlib-stream`: every frame goes through this stream, as a binary message.
     private let deflater: ZlibStreamDeflater?
     /// With several service threads: dispatches back in the order of `s`.
     private var sequenced: SequencedOutbox?
 
-    init(wsi: OpaquePointer, sendBacklogLimitBytes: Int, deflater: ZlibStreamDeflater? = nil, ordered: Bool = false) {
-        self.wsi = wsi
-        self.sendBacklogLimitBytes = sendBacklogLimitBytes
+    init(deflater: ZlibStreamDeflater? = nil, ordered: Bool = false) {
         self.deflater = deflater
-        outgoing.binary = deflater != nil
         sequenced = ordered ? SequencedOutbox() : nil
     }
 
-    /// Adds a chunk of an incoming message.
-    /// - Returns: the whole message when this chunk completes it; nil while more is
-    ///   coming. Throws for a binary frame or one over the size limit.
-    func receive(_ chunk: UnsafeRawBufferPointer) throws(IncomingMessage.Failure) -> [UInt8]? {
-        try incoming.append(chunk, from: wsi, limit: ClientPayload.maximumFrameBytes)
+    /// Hands `frame` to the transport: compressed as handed over (the stream's order
+    /// is the order frames go out in), and, with several threads, once the frames
+    /// before it in `s` have gone.
+    /// - Returns: the connection's backlog in bytes: queued in the transport, plus
+    ///   held back here waiting for an earlier `s`.
+    func send(_ frame: [UInt8], as id: Int, through server: LWSServer) -> Int {
+        guard !closing else { return 0 }
+        guard sequenced != nil else { return server.send(deflater?.compress(frame) ?? frame, to: id, binary: isBinary) ?? 0 }
+        var queued: Int?
+        for ready in sequenced!.admit(frame) {
+            queued = server.send(deflater?.compress(ready) ?? ready, to: id, binary: isBinary)
+        }
+        let held = sequenced!.earlyBytes
+        return (queued ?? (held > 0 ? server.queuedBytes(id) : 0)) + held
     }
 
-    /// Queues a frame (nothing once closing). - Returns: false when the backlog is over
-    /// its limit.
-    func enqueue(_ frame: [UInt8]) -> Bool {
-        guard closing == nil else { return true }
-        guard sequenced != nil else { return queue(frame) }
-        var fits = true
-        for ready in sequenced!.admit(frame) { fits = queue(ready) && fits }
-        return fits && outgoing.queuedBytes + sequenced!.earlyBytes <= sendBacklogLimitBytes
-    }
-
-    private func queue(_ frame: [UInt8]) -> Bool {
-        // Compressed as queued: the stream's order is the order frames go out in.
-        outgoing.append(deflater?.compress(frame) ?? frame)
-        lws_callback_on_writable(wsi)
-        return outgoing.queuedBytes <= sendBacklogLimitBytes
-    }
-
-    func close(_ code: GatewayCloseCode) {
-        guard closing == nil else { return }
-        closing = code
-        lws_callback_on_writable(wsi)
-    }
-
-    /// One write per WRITEABLE callback.
-    /// - Returns: -1 to close the connection, else 0.
-    func writeNext() -> Int32 {
-        outgoing.writeNext(to: wsi, closing: closing.map { ($0.rawValue, $0.reason) })
-    }
+    var isBinary: Bool { deflater != nil }
 }

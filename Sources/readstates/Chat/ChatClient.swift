@@ -1,3 +1,4 @@
+import LWSTransport
 import Foundation
 import Gateway
 import Synchronization
@@ -35,7 +36,7 @@ final class ChatClient: WebSocketClientDelegate {
     private func connect(_ client: ClientConnections) {
         console.print("connecting to \(endpoint)")
         session.connecting()
-        connection = client.connect(to: endpoint)
+        connection = client.connect(toGateway: endpoint)
     }
 
     // MARK: WebSocketClientDelegate

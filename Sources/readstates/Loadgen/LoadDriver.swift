@@ -1,3 +1,4 @@
+import LWSTransport
 import Gateway
 import Histogram
 import Snowflake
@@ -179,7 +180,7 @@ final class LoadDriver: WebSocketClientDelegate {
             nextToConnect += 1
             settingUp += 1
             sessions[index].connectStarted = Self.now()
-            let connection = client.connect(to: plan.endpoint)
+            let connection = client.connect(toGateway: plan.endpoint)
             sessions[index].connection = connection
             sessionOf[connection] = index
         }

@@ -1,3 +1,4 @@
+import LWSTransport
 import Gateway
 import Snowflake
 

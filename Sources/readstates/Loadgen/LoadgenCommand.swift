@@ -1,3 +1,4 @@
+import LWSTransport
 import ArgumentParser
 import Foundation
 import Gateway

@@ -1,3 +1,4 @@
+import LWSTransport
 import Dispatch
 import Foundation
 import Gateway

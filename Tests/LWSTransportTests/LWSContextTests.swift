@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@testable import Gateway
+@testable import LWSTransport
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct LWSContextTests {
     /// Opens a TCP connection to prove that something listens on the port.
@@ -24,7 +24,7 @@ import TestSupport
     @Test func aPortInUseIsAClearError() throws {
         let port = try #require(LoopbackPort.free())
         let first = try LWSContext(.init(port: port, protocols: [.httpOnly()]))
-        #expect(throws: GatewayError.listenFailed(host: "127.0.0.1", port: Int(port))) {
+        #expect(throws: TransportError.listenFailed(host: "127.0.0.1", port: Int(port))) {
             _ = try LWSContext(.init(port: port, protocols: [.httpOnly()]))
         }
         withExtendedLifetime(first) {}

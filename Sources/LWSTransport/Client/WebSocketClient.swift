@@ -26,12 +26,12 @@ public final class WebSocketClient: Sendable {
     ///   - tickInterval: how often the delegate's `tick` runs (nil: never). A load
     ///     generator paces its sends with it; a chat client times heartbeats.
     ///   - delegate: moves to the service thread and is used only there.
-    public init(tickInterval: Duration? = nil, delegate: sending any WebSocketClientDelegate) throws(GatewayError) {
+    public init(tickInterval: Duration? = nil, delegate: sending any WebSocketClientDelegate) throws(TransportError) {
         let inbox = inbox
         let handoff = ServiceThreadHandoff(delegate)
         thread = try ServiceThread(
             name: "lws-client",
-            setUp: { () throws(GatewayError) -> ClientConnections in
+            setUp: { () throws(TransportError) -> ClientConnections in
                 let connections = ClientConnections(delegate: handoff.value)
                 var configuration = LWSContext.Configuration(
                     port: 0,

@@ -6,13 +6,14 @@ final class ClientSocket {
     var wsi: OpaquePointer?
     var isOpen = false
     var incoming = IncomingMessage()
-    /// `?compress=zlib-stream`: the server's binary messages inflate through this.
-    var inflater: ZlibStreamInflater?
+    /// The server's binary messages go through this (a gateway's zlib-stream).
+    var decoder: (any MessageDecoder)?
     var outgoing = OutgoingFrames()
     /// A close we asked for: sent after the frames queued before it.
     var closing: (code: UInt16, reason: String)?
-    /// We closed it because the server sent what no gateway sends (binary or oversized
-    /// frames): reported as a dropped connection, so the session reconnects.
+    /// We closed it because the server sent what this client does not take (binary
+    /// messages without a decoder, oversized ones): reported as a dropped connection,
+    /// so that its owner reconnects.
     var closedForCause = false
     /// The server's close frame, reported when the socket is gone.
     var peerClose: (code: UInt16, reason: String)?

@@ -33,19 +33,20 @@ public final class ClientConnections {
 
     /// Starts connecting; ``WebSocketClientDelegate/opened(_:client:)`` or
     /// ``WebSocketClientDelegate/closed(_:_:client:)`` follows.
+    /// - Parameter decoder: makes the connection's ``MessageDecoder`` (transport
+    ///   compression the server was asked for); when it throws, this connection fails,
+    ///   not the client.
     /// - Returns: the connection's ID.
     @discardableResult
-    public func connect(to endpoint: WebSocketEndpoint) -> Int {
+    public func connect(to endpoint: WebSocketEndpoint, decoder: () throws -> (any MessageDecoder)? = { nil }) -> Int {
         let id = nextID
         nextID += 1
         let socket = ClientSocket()
-        if endpoint.compression == .zlibStream {
-            // Fails only when out of memory: then this connection fails, not the client.
-            guard let inflater = try? ZlibStreamInflater() else {
-                deferredCloses.append((id, .connectFailed("cannot set up zlib for \(endpoint)")))
-                return id
-            }
-            socket.inflater = inflater
+        do {
+            socket.decoder = try decoder()
+        } catch {
+            deferredCloses.append((id, .connectFailed("cannot decode messages from \(endpoint): \(error)")))
+            return id
         }
         sockets[id] = socket
         var wsi: OpaquePointer?
@@ -128,20 +129,20 @@ public final class ClientConnections {
     func received(_ id: Int, _ chunk: UnsafeRawBufferPointer) -> Int32 {
         guard let socket = sockets[id], let wsi = socket.wsi else { return 0 }
         do {
-            let binary = socket.inflater != nil
+            let binary = socket.decoder != nil
             guard let message = try socket.incoming.append(chunk, from: wsi, limit: Self.maximumMessageBytes, binary: binary) else { return 0 }
             bytesReceived += message.count
-            if let inflater = socket.inflater, socket.incoming.wasBinary {
+            if let decoder = socket.decoder, socket.incoming.wasBinary {
                 // A payload may span several messages: delivered once it is whole.
-                guard let payload = try inflater.push(message) else { return 0 }
+                guard let payload = try decoder.decode(message) else { return 0 }
                 delegate.received(payload, on: id, client: self)
             } else {
                 delegate.received(message, on: id, client: self)
             }
             return 0
         } catch {
-            // A gateway sends text frames of bounded size (binary ones that inflate, on a
-            // zlib-stream connection): anything else is a broken peer.
+            // Text frames of bounded size (binary ones that decode, on a connection with a
+            // decoder): anything else is a broken peer.
             socket.closing = (1003, "unexpected frame")
             socket.closedForCause = true
             lws_callback_on_writable(wsi)

@@ -17,13 +17,6 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
         return endpoint
     }
 
-    /// What the path's query asks of a gateway (`?compress=zlib-stream`); nil for an
-    /// unknown option, which the server refuses.
-    public var compression: GatewayConnectOptions.Compression? {
-        let query = path.firstIndex(of: "?").map { String(path[path.index(after: $0)...]) }
-        return (try? GatewayConnectOptions(query: query))?.compression
-    }
-
     public init(host: String, port: Int, path: String = "/gateway", tls: Bool = false) {
         self.host = host
         self.port = port
@@ -31,8 +24,8 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
         self.tls = tls
     }
 
-    /// - Throws: ``GatewayError`` naming what is wrong with the URL.
-    public init(url: String) throws(GatewayError) {
+    /// - Throws: ``TransportError`` naming what is wrong with the URL.
+    public init(url: String) throws(TransportError) {
         let scheme: Substring
         let rest: Substring
         if let range = url.range(of: "://") {
@@ -67,7 +60,7 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `:8080` → 8080; empty → the scheme's default.
-    private static func port(_ text: Substring, url: String, tls: Bool) throws(GatewayError) -> Int {
+    private static func port(_ text: Substring, url: String, tls: Bool) throws(TransportError) -> Int {
         if text.isEmpty { return tls ? 443 : 80 }
         guard text.first == ":", let port = Int(text.dropFirst()), (1...65_535).contains(port) else {
             throw .badURL(url, reason: "the port must be 1 to 65535")

@@ -1,11 +1,11 @@
 import Foundation
-import Synchronization
+package import Synchronization
 
 /// The thread an lws context lives on (server, echo server, client): it sets itself up
 /// (creates its context), tells the starter whether that worked, then serves until its
 /// loop ends. libwebsockets wants the context created, serviced and destroyed on one
 /// thread, and a thread of its own keeps it off Swift's task pool.
-struct ServiceThread: Sendable {
+package struct ServiceThread: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     /// Starts the thread and returns once `setUp` has run there.
@@ -16,18 +16,18 @@ struct ServiceThread: Sendable {
     ///     context before returning (the state object owns it and sets it to nil):
     ///     `State` is released only after `serve` returns, and a context destroyed in
     ///     that release would call back into objects already freed.
-    init<State>(
+    package init<State>(
         name: String,
-        setUp: @escaping @Sendable () throws(GatewayError) -> State,
+        setUp: @escaping @Sendable () throws(TransportError) -> State,
         serve: @escaping @Sendable (State) -> Void
-    ) throws(GatewayError) {
-        let failure = Mutex<GatewayError?>(nil)
+    ) throws(TransportError) {
+        let failure = Mutex<TransportError?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let finished = finished
         let thread = Thread {
             defer { finished.signal() }
             let state: State
-            do throws(GatewayError) {
+            do throws(TransportError) {
                 state = try setUp()
             } catch {
                 failure.withLock { $0 = error }
@@ -44,8 +44,15 @@ struct ServiceThread: Sendable {
     }
 
     /// Blocks until the thread has ended; any number of callers, any number of times.
-    func wait() {
+    package func wait() {
         finished.wait()
         finished.signal()
     }
+}
+
+/// The port a service thread's server listens on, handed to the thread that started it.
+package final class ListeningPort: Sendable {
+    package let port = Atomic<Int32>(0)
+
+    package init() {}
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// thread drain it between rounds of its loop (``LWSContextHandle``: libev's `ev_async`,
 /// or `lws_cancel_service` on lws's own poll loop). The server, the client and the echo
 /// server use it.
-final class LWSInbox<Event: Sendable>: Sendable {
+package final class LWSInbox<Event: Sendable>: Sendable {
     private struct State: ~Copyable {
         var events: [Event] = []
         var context: LWSContextHandle?
@@ -15,13 +15,15 @@ final class LWSInbox<Event: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
+    package init() {}
+
     func attach(_ context: LWSContext) {
         state.withLock { $0.context = context.wakeHandle }
     }
 
     /// The service thread ends: later posts are refused.
     /// - Returns: the events posted but never drained, for the caller to answer.
-    func detach() -> [Event] {
+    package func detach() -> [Event] {
         state.withLock { state in
             state.context = nil
             state.closed = true
@@ -32,7 +34,7 @@ final class LWSInbox<Event: Sendable>: Sendable {
 
     /// - Returns: false when the service thread is gone (the event is dropped).
     @discardableResult
-    func post(_ event: Event) -> Bool {
+    package func post(_ event: Event) -> Bool {
         // Every post wakes the thread; libev coalesces wake-ups while one is pending (no
         // system call then), and the thread drains everything after each round.
         // (`lws_cancel_service`, used before, lost wake-ups under load with two service
@@ -50,7 +52,7 @@ final class LWSInbox<Event: Sendable>: Sendable {
 
     /// Everything posted since the last drain, in order. The wake-up also fires for
     /// lws's own reasons, so an empty drain is normal.
-    func drain() -> [Event] {
+    package func drain() -> [Event] {
         state.withLock { state in
             guard !state.events.isEmpty else { return [] }
             defer { state.events.removeAll(keepingCapacity: true) }

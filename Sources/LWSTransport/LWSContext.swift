@@ -66,7 +66,7 @@ final class LWSContext {
     private let protocols: UnsafeMutableBufferPointer<lws_protocols>
     private var cStrings: [UnsafeMutablePointer<CChar>]
 
-    init(_ configuration: Configuration) throws(GatewayError) {
+    init(_ configuration: Configuration) throws(TransportError) {
         var strings: [UnsafeMutablePointer<CChar>] = []
         func keep(_ string: String) -> UnsafeMutablePointer<CChar> {
             let copy = strdup(string)!
@@ -123,7 +123,7 @@ final class LWSContext {
             table.deinitialize()
             table.deallocate()
             strings.forEach { free($0) }
-            throw GatewayError.listenFailed(host: configuration.host, port: Int(configuration.port))
+            throw TransportError.listenFailed(host: configuration.host, port: Int(configuration.port))
         }
         let foreignLoops = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
         foreignLoops.initialize(to: eventLoop.map { UnsafeMutableRawPointer($0) })
@@ -146,8 +146,8 @@ final class LWSContext {
             table.deallocate()
             strings.forEach { free($0) }
             if let listener = configuration.sharedListener { close(listener) }
-            if configuration.clientOnly { throw GatewayError.clientContextFailed }
-            throw GatewayError.listenFailed(host: configuration.host, port: Int(configuration.port))
+            if configuration.clientOnly { throw TransportError.clientContextFailed }
+            throw TransportError.listenFailed(host: configuration.host, port: Int(configuration.port))
         }
         self.pointer = context
         if let listener = configuration.sharedListener {

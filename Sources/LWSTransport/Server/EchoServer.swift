@@ -13,12 +13,12 @@ public final class EchoServer: Sendable {
 
     /// Starts listening; returns once the port is open.
     /// - Parameter port: 0 lets the kernel pick a free one (see ``port``).
-    public init(host: String = "127.0.0.1", port: Int32) throws(GatewayError) {
+    public init(host: String = "127.0.0.1", port: Int32) throws(TransportError) {
         let listening = ListeningPort()
         let inbox = inbox
         thread = try ServiceThread(
             name: "lws-echo",
-            setUp: { () throws(GatewayError) -> EchoConnections in
+            setUp: { () throws(TransportError) -> EchoConnections in
                 let echo = EchoConnections()
                 echo.context = try LWSContext(
                     .init(
