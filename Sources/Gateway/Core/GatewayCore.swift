@@ -135,7 +135,10 @@ public struct GatewayCore {
 
     /// One complete text frame from the client.
     public mutating func received(_ id: Int, frame: [UInt8], now: UInt64) -> [Action] {
-        guard let actions = connections[id]?.machine.receive(frame, now: now) else { return [] }
+        // In place (`values[index]`): the optional chain through the dictionary copied
+        // the connection on every frame.
+        guard let index = connections.index(forKey: id) else { return [] }
+        let actions = connections.values[index].machine.receive(frame, now: now)
         return perform(actions, on: id, now: now)
     }
 
@@ -172,7 +175,9 @@ public struct GatewayCore {
         }
         var actions: [Action] = []
         for id in Array(connections.keys) {
-            guard let machineActions = connections[id]?.machine.tick(now: now), !machineActions.isEmpty else { continue }
+            guard let index = connections.index(forKey: id) else { continue }
+            let machineActions = connections.values[index].machine.tick(now: now)
+            guard !machineActions.isEmpty else { continue }
             actions += perform(machineActions, on: id, now: now)
         }
         return actions

@@ -126,7 +126,9 @@ public struct SessionRegistry: Sendable {
     }
 
     public func connection(of sessionID: String) -> Int? {
-        records[sessionID]?.connection
+        // In place: `records[sessionID]?.connection` copied the whole record.
+        guard let index = records.index(forKey: sessionID) else { return nil }
+        return records.values[index].connection
     }
 
     /// Sessions known, connected or waiting for a RESUME.
@@ -144,7 +146,10 @@ public struct SessionRegistry: Sendable {
 
     /// The same, for a `d` written straight into the frame (READY: no copy of 170 KB).
     public mutating func dispatch(_ type: String, writing payload: some JSONWritable, to sessionID: String) -> [UInt8]? {
-        guard let (frame, delta) = records[sessionID]?.dispatch(type, writing: payload, limits: limits) else { return nil }
+        // Through `values[index]`, in place: `records[sessionID]?.dispatch(…)` copied the
+        // record (retains and all) on every frame.
+        guard let index = records.index(forKey: sessionID) else { return nil }
+        let (frame, delta) = records.values[index].dispatch(type, writing: payload, limits: limits)
         historyBytes += delta
         if historyBytes > limits.totalBytes { makeRoom(keeping: sessionID) }
         return frame
