@@ -40,6 +40,8 @@ let package = Package(
         ),
         // zlib-stream transport compression (Discord's `?compress=zlib-stream`).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // glibc's `mallopt` for the servers' arenas (part of libc: nothing to install).
+        .systemLibrary(name: "CMalloc"),
         .target(name: "Snowflake", swiftSettings: swiftSettings),
         .target(
             name: "ReadStatesModule",
@@ -82,6 +84,7 @@ let package = Package(
         .executableTarget(
             name: "readstates",
             dependencies: [
+                "CMalloc",
                 "Gateway",
                 "LWSTransport",
                 "ReadStatesModule",

@@ -22,6 +22,7 @@ struct EchoCommand: AsyncParsableCommand {
         let shutdown = ShutdownSignal.install()
         // Before the server exists: lws sizes its tables from the limit at creation.
         OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
+        MallocTuning.keepArenaTops()
         let server: EchoServer
         do {
             server = try EchoServer(host: host, port: port)

@@ -190,6 +190,7 @@ struct ServeCommand: AsyncParsableCommand {
         let shared = SharedFlag()
         // Every session is a file descriptor: allow as many as the hard limit does.
         OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
+        MallocTuning.keepArenaTops()
         var serverConfiguration = GatewayServer.Configuration(host: host, port: port)
         serverConfiguration.tlsCertificatePath = tlsCert
         serverConfiguration.tlsPrivateKeyPath = tlsKey

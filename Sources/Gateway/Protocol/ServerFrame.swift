@@ -46,6 +46,15 @@ public enum ServerFrame {
 
     /// A dispatch's `d` as JSON: encoded once when the same event goes to many
     /// sessions (only `s` differs between their frames).
+    public static func payload(_ data: some JSONWritable) -> [UInt8] {
+        // Chosen at compile time for our payload types: no dynamic cast per event.
+        var writer = JSONWriter(capacity: data.estimatedJSONBytes)
+        data.write(to: &writer)
+        return writer.bytes
+    }
+
+    /// The same for any `Encodable` (through `JSONEncoder` unless it writes itself).
+    @_disfavoredOverload
     public static func payload(_ data: some Encodable) -> [UInt8] {
         if let writable = data as? any JSONWritable {
             var writer = JSONWriter(capacity: writable.estimatedJSONBytes)

@@ -88,12 +88,12 @@ public final class ClientConnections {
         sockets[id]?.isOpen ?? false
     }
 
-    /// Queues a text message. - Returns: false when the connection is not open.
+    /// Sends a text message (now, or once what is queued before it is out).
+    /// - Returns: false when the connection is not open.
     @discardableResult
     public func send(_ message: [UInt8], on id: Int) -> Bool {
         guard let socket = sockets[id], socket.isOpen, socket.closing == nil, let wsi = socket.wsi else { return false }
-        socket.outgoing.append(message)
-        lws_callback_on_writable(wsi)
+        socket.outgoing.send(message, to: wsi)
         return true
     }
 

@@ -71,8 +71,7 @@ final class EchoConnections {
         guard let connection = connections[sessionData.load(as: Int.self)] else { return -1 }
         do {
             guard let message = try connection.incoming.append(chunk, from: wsi, limit: 1 << 20) else { return 0 }
-            connection.outgoing.append(message)
-            lws_callback_on_writable(wsi)
+            connection.outgoing.send(message, to: wsi)
             return 0
         } catch {
             return -1

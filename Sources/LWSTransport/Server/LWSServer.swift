@@ -100,8 +100,7 @@ public final class LWSServer {
     public func send(_ message: [UInt8], to connection: Int, binary: Bool = false) -> Int? {
         guard let socket = sockets[connection], socket.closing == nil else { return nil }
         socket.outgoing.binary = binary
-        socket.outgoing.append(message)
-        lws_callback_on_writable(socket.wsi)
+        socket.outgoing.send(message, to: socket.wsi)
         return socket.outgoing.queuedBytes
     }
 
