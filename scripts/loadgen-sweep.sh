@@ -8,10 +8,12 @@
 # Extra serve options go in SERVE_OPTIONS (e.g. "--threads 1");
 # extra loadgen options go in LOADGEN_OPTIONS (e.g. "--channel-members 2 --plot run.svg");
 # SHOW_SECONDS=1 keeps the per-second lines.
+# BIN=path runs another build of readstates (an older commit's, to compare) for both
+# the server and the load generator.
 # Needs a release build (swift build -c release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=.build/release/readstates
+bin=${BIN:-.build/release/readstates}
 sessions=$1 seconds=$2
 shift 2
 for rate in "$@"; do
