@@ -170,6 +170,13 @@ MUTATIONS = {
         "GatewayCoreTests",
         "a dispatch to a user reaches only one of the user's sessions",
     ),
+    "close-deadline-gone": (
+        "Sources/LWSTransport/Server/LWSServer.swift",
+        "        OutgoingFrames.limitClose(of: socket.wsi, seconds: configuration.closeDeadlineSeconds)\n",
+        "",
+        "PythonClientTests/aClientThatStopsReadingIsDisconnectedAndOthersAreServed",
+        "a closed connection whose client never reads again stays open for good",
+    ),
     "mentions-any-member": (
         "Sources/Gateway/Chat/MessageMentions.swift",
         "user != author, memberSet?.contains(user) ?? members.contains(user), !named.contains(user)",

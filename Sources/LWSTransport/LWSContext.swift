@@ -26,6 +26,8 @@ final class LWSContext {
         var perSessionDataSize: Int = 0
         /// Largest chunk lws hands to one RECEIVE callback.
         var receiveBufferSize: Int = 4096
+        /// The most lws writes in one call (0: the receive buffer size).
+        var transmitPacketBytes: Int = 0
 
         /// A protocol that serves plain HTTP with libwebsockets' default handler.
         static func httpOnly(name: String = "http") -> ProtocolSpec {
@@ -63,6 +65,10 @@ final class LWSContext {
     private let foreignLoops: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// lws keeps a pointer to the retry and idle policy for the context's life.
     private let retryPolicy: UnsafeMutablePointer<lws_retry_bo_t>
+
+    /// The policy without validity pings, for client connections (lws applies the
+    /// context's only to the connections its server accepts).
+    var retryAndIdlePolicy: UnsafePointer<lws_retry_bo_t> { UnsafePointer(retryPolicy) }
     private let protocols: UnsafeMutableBufferPointer<lws_protocols>
     private var cStrings: [UnsafeMutablePointer<CChar>]
 
@@ -81,6 +87,7 @@ final class LWSContext {
             entry.callback = spec.callback
             entry.per_session_data_size = spec.perSessionDataSize
             entry.rx_buffer_size = spec.receiveBufferSize
+            entry.tx_packet_size = spec.transmitPacketBytes
             table.initializeElement(at: index, to: entry)
         }
         // 4.1.6 has no LWS_PROTOCOL_LIST_TERM: a zeroed entry ends the list.
@@ -106,8 +113,11 @@ final class LWSContext {
         // +300 s when it is established, and lws keeps its timers in one sorted list
         // that it walks from the head on each insertion, so a connect storm of n
         // connections walked n^2/2 entries (19% of the server's CPU for 10,000
-        // sessions in `docs/bench/connect-storm-perf.txt`). Liveness is the gateway
-        // protocol's own heartbeat (and the client's), as in Discord's.
+        // sessions in `docs/bench/connect-storm-perf.txt`). This reaches the
+        // connections a server accepts; client connections take it from
+        // `retryAndIdlePolicy`. Liveness is the protocol's own heartbeat, as in
+        // Discord's, and a close is bounded in time (`OutgoingFrames.limitClose`), the
+        // one thing the validity timer used to bound for a peer that stops reading.
         let retryPolicy = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
         retryPolicy.initialize(to: lws_retry_bo_t())
         info.retry_and_idle_policy = UnsafePointer(retryPolicy)

@@ -37,6 +37,18 @@ public struct IncomingMessage {
 /// A socket's outgoing frames: written at once when nothing waits before them, else
 /// queued until the socket is writable, one per WRITEABLE callback.
 struct OutgoingFrames {
+    /// How long a close may wait to go out by default: a peer that stopped reading
+    /// never lets lws's buffer drain, so the close frame would never be handed over and
+    /// the connection (its queue, its session) would stay for good.
+    static let closeDeadlineSeconds: Int32 = 30
+
+    /// Bounds a close of `wsi` in time: lws drops the connection if its close frame has
+    /// not started `seconds` from now (once it has, lws's own 5 s wait for the peer's
+    /// close takes over).
+    static func limitClose(of wsi: OpaquePointer, seconds: Int32 = closeDeadlineSeconds) {
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, seconds)
+    }
+
     /// Binary messages (a zlib-stream connection) instead of text.
     var binary = false
     private var frames: [[UInt8]] = []
@@ -60,15 +72,19 @@ struct OutgoingFrames {
     /// an earlier write left in lws's buffer), else queues it for the next WRITEABLE
     /// callback. Writing at once spares two `epoll_ctl` calls (POLLOUT on, then off)
     /// and a round of the loop per frame (6% of the gateway's CPU at 1,000 sessions
-    /// and 3,000 events/s). A socket that takes only part of it leaves the rest in
-    /// lws's buffer, which lws drains when the socket is writable, before the frames
-    /// queued here after it.
+    /// and 3,000 events/s). What lws does not send in that call (the socket took only
+    /// part, or the frame is over the protocol's `tx_packet_size`) stays in lws's
+    /// buffer, which lws drains when the socket is writable, before the frames queued
+    /// here after it. Safe outside WRITEABLE because no extension (permessage-deflate)
+    /// is negotiated: lws would otherwise interleave its own draining.
     mutating func send(_ frame: [UInt8], to wsi: OpaquePointer) {
         guard !failed else { return }
         if isEmpty && lws_partial_buffered(wsi) == 0 {
             if !write(frame, to: wsi) {
+                // lws marks the socket unusable and will not call WRITEABLE again: it
+                // closes the connection on its next round instead.
                 failed = true
-                lws_callback_on_writable(wsi)
+                lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
             }
             return
         }

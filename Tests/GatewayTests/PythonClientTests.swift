@@ -87,7 +87,11 @@ import Testing
         #expect(run.output.contains("all checks passed"))
     }
 
-    @Test func aClientThatStopsReadingIsDisconnectedAndOthersAreServed() async throws {
+    /// `neverReadsAgain`: the client never reads after the server closed it, so its
+    /// close frame cannot go out; the connection is dropped at the close deadline
+    /// (2 s here) instead of staying for good.
+    @Test(arguments: [false, true])
+    func aClientThatStopsReadingIsDisconnectedAndOthersAreServed(neverReadsAgain: Bool) async throws {
         let tokens = TokenAuthority(secret: Data(repeating: 6, count: 32))
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 1), persistence: InMemoryReadStatesPersistence())
         let channel = Snowflake(rawValue: 175_928_847_299_117_063)
@@ -95,6 +99,7 @@ import Testing
         var configuration = GatewayServer.Configuration(port: 0)
         configuration.session.rateLimit = 0
         configuration.session.sendBacklogLimitBytes = 64 * 1024
+        if neverReadsAgain { configuration.closeDeadlineSeconds = 2 }
         let server = try GatewayServer(
             configuration: configuration,
             rest: RESTAPI(
@@ -107,7 +112,8 @@ import Testing
         )
         defer { server.stop() }
         let run = try await runClientScript(
-            "gateway_slow_reader.py", ["ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), String(channel.rawValue)]
+            "gateway_slow_reader.py",
+            ["ws://127.0.0.1:\(server.port)/gateway", tokens.mint(user: id(1)), String(channel.rawValue)] + (neverReadsAgain ? ["never"] : [])
         )
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("all checks passed"))

@@ -51,6 +51,7 @@ final class GatewayConnections {
         // Fails only when out of memory: that connection is closed, the server goes on.
         let deflater = options?.compression == .zlibStream ? try? ZlibStreamDeflater(compression) : nil
         sockets[id] = WebSocketConnection(deflater: deflater, ordered: core.threadCount > 1)
+        if deflater != nil { server.sendBinaryMessages(on: id) }
         perform(core.connected(id, now: Monotonic.milliseconds()))
         if options == nil {
             perform(core.undecodable(id))  // options it cannot honour: 4002

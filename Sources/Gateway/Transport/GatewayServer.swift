@@ -32,6 +32,9 @@ public final class GatewayServer: Sendable {
         public var threads = 1
         /// The deflate streams of `?compress=zlib-stream` connections.
         public var compression = ZlibStreamSettings()
+        /// How long a closed session's close frame may wait behind a client that does
+        /// not read before its connection is dropped.
+        public var closeDeadlineSeconds: Int32 = 30
 
         public init(host: String = "127.0.0.1", port: Int32 = 8080) {
             self.host = host
@@ -45,7 +48,7 @@ public final class GatewayServer: Sendable {
     private let threads: [ServiceThread]
 
     /// Starts listening and serving; returns once the port is open on every thread.
-    /// - Throws: ``GatewayError`` when the address cannot be used.
+    /// - Throws: `TransportError` when the address cannot be used.
     /// - Parameter messageIDs: mints message IDs (give each gateway process its own
     ///   worker/process numbers).
     public init(configuration: Configuration, rest: RESTAPI, messageIDs: SnowflakeGenerator = SnowflakeGenerator(worker: 0, process: 0)) throws {
@@ -101,6 +104,7 @@ public final class GatewayServer: Sendable {
                             transport.connectionTag = index
                             transport.maximumMessageBytes = ClientPayload.maximumFrameBytes
                             transport.maximumBodyBytes = RESTAPI.maximumBodyBytes
+                            transport.closeDeadlineSeconds = configuration.closeDeadlineSeconds
                             let server = try LWSServer(transport, handler: loop)
                             loop.server = server
                             websockets.server = server

@@ -24,14 +24,12 @@ final class WebSocketConnection {
     ///   held back here waiting for an earlier `s`.
     func send(_ frame: [UInt8], as id: Int, through server: LWSServer) -> Int {
         guard !closing else { return 0 }
-        guard sequenced != nil else { return server.send(deflater?.compress(frame) ?? frame, to: id, binary: isBinary) ?? 0 }
+        guard sequenced != nil else { return server.send(deflater?.compress(frame) ?? frame, to: id) ?? 0 }
         var queued: Int?
         for ready in sequenced!.admit(frame) {
-            queued = server.send(deflater?.compress(ready) ?? ready, to: id, binary: isBinary)
+            queued = server.send(deflater?.compress(ready) ?? ready, to: id)
         }
         let held = sequenced!.earlyBytes
         return (queued ?? (held > 0 ? server.queuedBytes(id) : 0)) + held
     }
-
-    var isBinary: Bool { deflater != nil }
 }

@@ -69,6 +69,8 @@ public final class ClientConnections {
                         }
                     }
                     info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: id)
+                    // No validity pings for client connections either (see `LWSContext`).
+                    info.retry_and_idle_policy = context.retryAndIdlePolicy
                     return withUnsafeMutablePointer(to: &wsi) { pointer in
                         info.pwsi = pointer
                         return lws_client_connect_via_info(&info) != nil
@@ -101,7 +103,10 @@ public final class ClientConnections {
     public func close(_ id: Int, code: UInt16 = 1000, reason: String = "") {
         guard let socket = sockets[id], socket.closing == nil else { return }
         socket.closing = (code, reason)
-        if let wsi = socket.wsi { lws_callback_on_writable(wsi) }
+        if let wsi = socket.wsi {
+            OutgoingFrames.limitClose(of: wsi)
+            lws_callback_on_writable(wsi)
+        }
     }
 
     /// Drops the TCP connection without a close frame, as a network failure would.

@@ -27,12 +27,20 @@ public final class LWSServer {
         public var maximumMessageBytes = 1 << 20
         /// The largest HTTP request body taken.
         public var maximumBodyBytes = 1 << 20
+        /// How long a WebSocket the handler closed may take to start its close frame
+        /// (a peer that stopped reading never lets it out) before it is dropped.
+        public var closeDeadlineSeconds: Int32 = 30
 
         public init(host: String = "127.0.0.1", port: Int32 = 0) {
             self.host = host
             self.port = port
         }
     }
+
+    /// The most lws writes to a socket in one call. By default it is the receive
+    /// buffer size (4 KiB), so a READY of 1,000 read states (170 KB) took some 40
+    /// rounds of the loop, the rest waiting in lws's buffer.
+    static let transmitPacketBytes = 64 * 1024
 
     private let configuration: Configuration
     private unowned let handler: any LWSServerHandler
@@ -57,7 +65,12 @@ public final class LWSServer {
             .init(
                 host: configuration.host,
                 port: configuration.port,
-                protocols: [.init(name: "http", callback: serverCallback, perSessionDataSize: MemoryLayout<Int>.size)],
+                protocols: [
+                    .init(
+                        name: "http", callback: serverCallback, perSessionDataSize: MemoryLayout<Int>.size,
+                        transmitPacketBytes: Self.transmitPacketBytes
+                    )
+                ],
                 user: Unmanaged.passUnretained(self).toOpaque(),
                 tlsCertificatePath: configuration.tlsCertificatePath,
                 tlsPrivateKeyPath: configuration.tlsPrivateKeyPath,
@@ -79,9 +92,14 @@ public final class LWSServer {
     }
 
     /// Closes every connection and the port (their `closed` events still arrive,
-    /// during this call). Later rounds return false.
+    /// during this call). Later rounds return false. Call it before letting go of the
+    /// server: the context calls back into it while it is destroyed.
     public func shutDown() {
         context = nil
+    }
+
+    deinit {
+        assert(context == nil, "an LWSServer was let go without shutDown()")
     }
 
     /// Lets other threads wake this one through `inbox`.
@@ -92,16 +110,21 @@ public final class LWSServer {
 
     // MARK: What the handler asks
 
-    /// Queues a message for the WebSocket (dropped once it is closing or gone).
-    /// - Parameter binary: a binary message (compressed streams) rather than text.
+    /// Sends a message to the WebSocket (now, or once what waits before it is out;
+    /// dropped once it is closing or gone).
     /// - Returns: the bytes queued on the connection after this one (for a bound on
     ///   clients that do not read), or nil when the connection is unknown or closing.
     @discardableResult
-    public func send(_ message: [UInt8], to connection: Int, binary: Bool = false) -> Int? {
+    public func send(_ message: [UInt8], to connection: Int) -> Int? {
         guard let socket = sockets[connection], socket.closing == nil else { return nil }
-        socket.outgoing.binary = binary
         socket.outgoing.send(message, to: socket.wsi)
         return socket.outgoing.queuedBytes
+    }
+
+    /// The connection's messages go out as binary from now on (a compressed stream)
+    /// rather than text.
+    public func sendBinaryMessages(on connection: Int) {
+        sockets[connection]?.outgoing.binary = true
     }
 
     /// The bytes queued on the WebSocket, not yet written (0 when it is unknown).
@@ -113,6 +136,7 @@ public final class LWSServer {
     public func close(_ connection: Int, code: UInt16, reason: String) {
         guard let socket = sockets[connection], socket.closing == nil else { return }
         socket.closing = (code, reason)
+        OutgoingFrames.limitClose(of: socket.wsi, seconds: configuration.closeDeadlineSeconds)
         lws_callback_on_writable(socket.wsi)
     }
 
