@@ -15,7 +15,9 @@ public import Snowflake
 /// `mentionUncached`), whose result comes back as an event.
 ///
 /// ## Threading
-/// One owner at a time (the service thread that holds it); it takes no locks.
+/// One owner at a time (the service thread that holds it); it takes no locks. A copy
+/// of a core shares its connections' state (``Connection`` is a class, for speed):
+/// keep one core per thread, never two copies in use.
 public struct GatewayCore {
     /// What the transport must do.
     public enum Action: Sendable, Equatable {

@@ -35,7 +35,9 @@ public final class ClientConnections {
     /// ``WebSocketClientDelegate/closed(_:_:client:)`` follows.
     /// - Parameter decoder: makes the connection's ``MessageDecoder`` (transport
     ///   compression the server was asked for); when it throws, this connection fails,
-    ///   not the client.
+    ///   not the client. Without one, a binary message closes the connection (1003):
+    ///   a gateway endpoint with `?compress=zlib-stream` goes through the gateway's
+    ///   `connect(toGateway:)`, which brings its inflater.
     /// - Returns: the connection's ID.
     @discardableResult
     public func connect(to endpoint: WebSocketEndpoint, decoder: () throws -> (any MessageDecoder)? = { nil }) -> Int {
