@@ -105,6 +105,9 @@ async def main(executable, data, port):
         rest = json.loads(body)
         check(status == 200 and rest["partial"] and set(by_channel(rest)) == {GENERAL, RANDOM}, f"REST since: {status} {rest}")
         check(serve.request("GET", "/api/users/@me/read-states?since=x", alice)[0] == 400, "a bad since is a 400")
+        # An encoded '&' stays inside its value: "1&2" is no version, not since=1.
+        check(serve.request("GET", "/api/users/@me/read-states?since=1%262", alice)[0] == 400,
+              "since=1%262 is one (bad) value")
 
         ahead = await read_state(url, alice, latest + 1)
         check(not ahead["partial"] and len(ahead["entries"]) == 3, f"a client ahead of the server gets all: {ahead}")

@@ -35,8 +35,14 @@ extension HTTPRequest {
         guard let query else { return [] }
         return query.split(separator: "&").map { argument in
             let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (parts[0], parts.count > 1 ? parts[1] : "")
+            return (decoded(parts[0]), parts.count > 1 ? decoded(parts[1]) : "")
         }
+    }
+
+    /// Percent-decoded (`%26` is a `&` inside a value); as it is when that fails.
+    private static func decoded(_ part: Substring) -> Substring {
+        guard part.contains("%"), let text = part.removingPercentEncoding else { return part }
+        return Substring(text)
     }
 }
 

@@ -34,7 +34,9 @@ final class HTTPConnection {
     }
 
     /// The URL's query string: lws keeps each `&`-separated argument as a fragment of
-    /// its own (URL-decoded); joined again here. Nil when there is none.
+    /// its own, URL-decoded; joined again here with `%` and `&` encoded once more, so
+    /// that a value holding `%26` stays one argument (``HTTPRequest/arguments(of:)``
+    /// decodes them). Nil when there is none.
     static func query(of wsi: OpaquePointer) -> String? {
         var arguments: [String] = []
         var bytes = [CChar](repeating: 0, count: 1024)
@@ -42,10 +44,26 @@ final class HTTPConnection {
         while arguments.count < 32 {
             let copied = Int(lws_hdr_copy_fragment(wsi, &bytes, Int32(bytes.count), WSI_TOKEN_HTTP_URI_ARGS, index))
             guard copied > 0 else { break }
-            arguments.append(String(decoding: bytes.prefix(copied).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            let argument = String(decoding: bytes.prefix(copied).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            arguments.append(escaped(argument))
             index += 1
         }
         return arguments.isEmpty ? nil : arguments.joined(separator: "&")
+    }
+
+    /// `%` and `&` percent-encoded again; anything else as it is (most arguments have
+    /// neither, and come back unchanged).
+    private static func escaped(_ argument: String) -> String {
+        guard argument.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "&") }) else { return argument }
+        var result = ""
+        for scalar in argument.unicodeScalars {
+            switch scalar {
+            case "%": result += "%25"
+            case "&": result += "%26"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     /// Where the answer stands: lws wants one write per WRITEABLE callback, so the
