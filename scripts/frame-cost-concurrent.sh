@@ -23,6 +23,12 @@ for _ in $(seq "${1:-3}"); do
         [ -n "$gateway_port" ] && [ -n "$echo_port" ] && break
         sleep 0.1
     done
+    if [ -z "$gateway_port" ] || [ -z "$echo_port" ]; then
+        echo "a server did not start:" >&2
+        cat "$data/serve.log" "$data/echo.log" >&2
+        kill -TERM "$gateway" "$echo_server" 2>/dev/null || true
+        exit 1
+    fi
     "$bin" loadgen --url "ws://127.0.0.1:$gateway_port/gateway" --data-dir "$data" --sessions 1000 --rate 3000 \
         --seconds 15 --warmup 3 --server-pid "$gateway" >"$data/gateway.out" 2>&1 &
     first=$!
@@ -30,12 +36,19 @@ for _ in $(seq "${1:-3}"); do
         --seconds 15 --warmup 3 --server-pid "$echo_server" >"$data/echo.out" 2>&1 &
     second=$!
     wait "$first" "$second" || true
-    per_frame() { grep "server CPU" "$1" | sed 's/.*: \([0-9.]*\) us per frame.*/\1/'; }
+    per_frame() { { grep "server CPU" "$1" || true; } | sed 's/.*: \([0-9.]*\) us per frame.*/\1/'; }
     echo "== $(date -u +%FT%TZ)"
     echo "gateway: $(grep 'server CPU' "$data/gateway.out" | sed 's/^ *//')"
     echo "   p99: $(grep 'latency' "$data/gateway.out" | sed 's/^ *//')"
     echo "echo:    $(grep 'server CPU' "$data/echo.out" | sed 's/^ *//')"
-    echo "ratio: $(python3 -c "print(round($(per_frame "$data/gateway.out") / $(per_frame "$data/echo.out"), 2))")"
+    gateway_cost=$(per_frame "$data/gateway.out") echo_cost=$(per_frame "$data/echo.out")
+    if [ -z "$gateway_cost" ] || [ -z "$echo_cost" ]; then
+        echo "a load generator failed:" >&2
+        cat "$data/gateway.out" "$data/echo.out" >&2
+        kill -TERM "$gateway" "$echo_server" 2>/dev/null || true
+        exit 1
+    fi
+    echo "ratio: $(python3 -c "print(round($gateway_cost / $echo_cost, 2))")"
     kill -TERM "$gateway" "$echo_server" 2>/dev/null || true
     wait "$gateway" "$echo_server" 2>/dev/null || true
     rm -rf "$data"

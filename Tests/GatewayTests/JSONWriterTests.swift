@@ -91,6 +91,20 @@ import Testing
         try sameJSON(ReadStateList([], versions: .init(generation: 1)))
     }
 
+    /// 20-digit IDs and the largest count everywhere: each hand-sized fragment must
+    /// hold them (`JSONWriter.fragment` asserts it in debug builds).
+    @Test func theWidestValuesFitTheirFragments() throws {
+        let widest = Snowflake(rawValue: .max)
+        let states = (0..<20).map { _ in ReadState(channelID: widest, lastMessageID: widest, mentionCount: Int(UInt16.max), version: .max) }
+        try sameJSON(
+            ReadyPayload(
+                v: 10, sessionId: "s", resumeGatewayUrl: "ws://h:1/gateway", user: .init(id: widest),
+                channels: (0..<20).map { _ in .init(id: widest, name: "n", lastMessageId: widest) },
+                readState: ReadStateList(states, versions: .init(generation: ServingGeneration.limit - 1))
+            )
+        )
+    }
+
     @Test func eventsMatchTheEncoder() throws {
         let state = ReadState(channelID: Snowflake(rawValue: 5), lastMessageID: Snowflake(rawValue: 6), mentionCount: 65_535, version: .max)
         try sameJSON(MessageAck(.updated(state), manual: true, versions: .init(generation: ServingGeneration.limit - 1)))

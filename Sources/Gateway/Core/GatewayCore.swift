@@ -82,7 +82,8 @@ public struct GatewayCore {
     /// READY's `resume_gateway_url` (set once the transport knows its port).
     public var resumeURL = ""
     var connections: [Int: Connection] = [:]
-    /// Every thread's resumable sessions (one registry, shared).
+    /// Every thread's resumable sessions (registries in shards by user, shared by
+    /// every thread's core).
     let sessions: SharedSessions
     /// This core's service thread, and how many there are: a connection ID carries its
     /// thread in its low 8 bits (``thread(of:)``).

@@ -252,6 +252,8 @@ public struct JSONWriter {
         element(upTo: maximum, opens: endsWithKey) { out in
             var fragment = Fragment(out: out)
             body(&fragment)
+            // Written past its room: the maximum given is wrong (debug builds stop here).
+            assert(fragment.count <= maximum, "a JSON fragment of \(fragment.count) bytes, over its \(maximum)")
             return fragment.count
         }
     }

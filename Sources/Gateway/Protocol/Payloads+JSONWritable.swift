@@ -13,8 +13,8 @@ extension ReadStateList: JSONWritable {
         writer.key("entries")
         writer.beginArray()
         for entry in entries {
-            // 20 digits per ID, 20 for the count: 101 bytes with the text.
-            writer.fragment(upTo: 104) { fragment in
+            // 47 bytes of text, up to 20 digits for each ID and for the count: 107.
+            writer.fragment(upTo: 107) { fragment in
                 fragment.text(#"{"id":""#)
                 fragment.digits(entry.id.rawValue)
                 fragment.text(#"","last_message_id":""#)
@@ -46,7 +46,8 @@ extension ReadyPayload: JSONWritable {
         writer.key("channels")
         writer.beginArray()
         for channel in channels {
-            writer.fragment(upTo: 32, endsWithKey: true) { fragment in
+            // 16 bytes of text and up to 20 digits.
+            writer.fragment(upTo: 36, endsWithKey: true) { fragment in
                 fragment.text(#"{"id":""#)
                 fragment.digits(channel.id.rawValue)
                 fragment.text(#"","name":"#)

@@ -56,11 +56,7 @@ public enum ServerFrame {
     /// The same for any `Encodable` (through `JSONEncoder` unless it writes itself).
     @_disfavoredOverload
     public static func payload(_ data: some Encodable) -> [UInt8] {
-        if let writable = data as? any JSONWritable {
-            var writer = JSONWriter(capacity: writable.estimatedJSONBytes)
-            writable.write(to: &writer)
-            return writer.bytes
-        }
+        if let writable = data as? any JSONWritable { return payload(writable) }
         return Array((try? GatewayJSON.encoder.encode(data)) ?? Data("null".utf8))
     }
 

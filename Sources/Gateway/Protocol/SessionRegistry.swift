@@ -3,7 +3,8 @@ public import Snowflake
 /// Sessions that may be resumed: each keeps its sequence counter and its recent
 /// dispatches, while connected and for `resumeWindow` after its connection dropped,
 /// so RESUME can replay what the client missed. Pure bookkeeping: frames in, frames
-/// out; the transport owns the sockets. Used on the service thread only.
+/// out; the transport owns the sockets. Each one belongs to a shard of
+/// ``SharedSessions`` and is used only under that shard's lock, from any service thread.
 public struct SessionRegistry: Sendable {
     public struct Record: Sendable {
         public let sessionID: String

@@ -135,8 +135,7 @@ final class GatewayConnections {
                     perform(core.backlogExceeded(id))
                 }
             case .close(let id, let code):
-                guard let socket = sockets[id], !socket.closing else { continue }
-                socket.closing = true
+                // Once only, after what is queued: the transport sees to both.
                 server.close(id, code: code.rawValue, reason: code.reason)
             case .loadForReady(let id, let user):
                 let engine = engine, inbox = inbox

@@ -34,7 +34,7 @@ public final class GatewayServer: Sendable {
         public var compression = ZlibStreamSettings()
         /// How long a closed session's close frame may wait behind a client that does
         /// not read before its connection is dropped.
-        public var closeDeadlineSeconds: Int32 = 30
+        public var closeDeadlineSeconds: Int32 = LWSServer.Configuration.defaultCloseDeadlineSeconds
 
         public init(host: String = "127.0.0.1", port: Int32 = 8080) {
             self.host = host
@@ -154,8 +154,8 @@ public final class GatewayServer: Sendable {
         loop.server.shutDown()
     }
 
-    /// Stops accepting, closes every connection, and returns when the service thread
-    /// has destroyed its context. Safe to call more than once.
+    /// Stops accepting, closes every connection, and returns when every service thread
+    /// has shut down its server. Safe to call more than once.
     public func stop() {
         for inbox in inboxes { inbox.requestStop() }
         for thread in threads { thread.wait() }

@@ -9,8 +9,8 @@ final class ServiceLoop: LWSServerHandler {
     let websockets: GatewayConnections
     let inbox: ServiceInbox
     /// Set right after creation: the server needs this object as its handler first.
-    /// Owned here, so the server's last callbacks (when it shuts down) find this
-    /// object alive.
+    /// Held here (and by ``GatewayConnections``, which sends through it) and shut down
+    /// while this object is alive, so the server's last callbacks find it.
     var server: LWSServer!
 
     init(rest: RESTAPI, websockets: GatewayConnections, inbox: ServiceInbox) {

@@ -1,12 +1,10 @@
 import LWSTransport
 
 /// What the gateway adds to a WebSocket of the transport: the deflate stream of a
-/// `?compress=zlib-stream` connection, the reordering of dispatches by `s` when
-/// several threads send to it, and whether the core closed it. Its protocol state
-/// lives in ``GatewayCore``; its bytes in the transport.
+/// `?compress=zlib-stream` connection, and the reordering of dispatches by `s` when
+/// several threads send to it. Its protocol state lives in ``GatewayCore``, its bytes
+/// and its closing in the transport.
 final class WebSocketConnection {
-    /// Set once the core closed the connection: nothing more is sent.
-    var closing = false
     /// `?compress=zlib-stream`: every frame goes through this stream, as a binary message.
     private let deflater: ZlibStreamDeflater?
     /// With several service threads: dispatches back in the order of `s`.
@@ -19,17 +17,15 @@ final class WebSocketConnection {
 
     /// Hands `frame` to the transport: compressed as handed over (the stream's order
     /// is the order frames go out in), and, with several threads, once the frames
-    /// before it in `s` have gone.
+    /// before it in `s` have gone. The transport drops it once the connection closes.
     /// - Returns: the connection's backlog in bytes: queued in the transport, plus
     ///   held back here waiting for an earlier `s`.
     func send(_ frame: [UInt8], as id: Int, through server: LWSServer) -> Int {
-        guard !closing else { return 0 }
-        guard sequenced != nil else { return server.send(deflater?.compress(frame) ?? frame, to: id) ?? 0 }
-        var queued: Int?
-        for ready in sequenced!.admit(frame) {
-            queued = server.send(deflater?.compress(ready) ?? ready, to: id)
+        // In place (`sequenced?.admit`): a copy of the outbox would copy its held frames.
+        guard let released = sequenced?.admit(frame) else { return server.send(deflater?.compress(frame) ?? frame, to: id) ?? 0 }
+        for ready in released {
+            server.send(deflater?.compress(ready) ?? ready, to: id)
         }
-        let held = sequenced!.earlyBytes
-        return (queued ?? (held > 0 ? server.queuedBytes(id) : 0)) + held
+        return server.queuedBytes(id) + (sequenced?.earlyBytes ?? 0)
     }
 }

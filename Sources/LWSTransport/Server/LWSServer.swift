@@ -29,7 +29,8 @@ public final class LWSServer {
         public var maximumBodyBytes = 1 << 20
         /// How long a WebSocket the handler closed may take to start its close frame
         /// (a peer that stopped reading never lets it out) before it is dropped.
-        public var closeDeadlineSeconds: Int32 = 30
+        public var closeDeadlineSeconds: Int32 = defaultCloseDeadlineSeconds
+        public static let defaultCloseDeadlineSeconds = OutgoingFrames.closeDeadlineSeconds
 
         public init(host: String = "127.0.0.1", port: Int32 = 0) {
             self.host = host
@@ -80,9 +81,6 @@ public final class LWSServer {
         self.context = context
         listenPort = context.listenPort ?? configuration.port
     }
-
-    /// WebSockets open on this thread.
-    public var webSocketCount: Int { sockets.count }
 
     /// Runs one round of the event loop: waits for at least one event (a wake-up
     /// through an attached inbox is one) and dispatches its callbacks.
