@@ -3,10 +3,9 @@ import Foundation
 
 /// Owns one `lws_context` and every piece of C memory the context points into.
 ///
-/// libwebsockets keeps pointers to the protocols array and to the strings of the
-/// creation info for the whole life of the context (a Swift `&array` or a temporary
-/// C string would dangle after `lws_create_context` returns), so this class allocates
-/// them itself and frees them only after `lws_context_destroy`.
+/// libwebsockets keeps pointers into its creation info for the whole life of the
+/// context: that memory is a ``PinnedMemory`` owned here, freed only after
+/// `lws_context_destroy`.
 ///
 /// ## Threading
 /// Create, service and destroy the context on one thread: libwebsockets is single
@@ -62,36 +61,24 @@ final class LWSContext {
     private let acceptor: UnsafeMutablePointer<CWebsockets_Acceptor>?
     /// What other threads wake this context's thread with (``wakeHandle``).
     private let waker: UnsafeMutablePointer<CWebsockets_Waker>?
-    private let foreignLoops: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    /// lws keeps a pointer to the retry and idle policy for the context's life.
-    private let retryPolicy: UnsafeMutablePointer<lws_retry_bo_t>
+    /// What lws points into for the context's whole life; freed after it is destroyed.
+    private let memory: PinnedMemory
 
     /// The policy without validity pings, for client connections (lws applies the
     /// context's only to the connections its server accepts).
-    var retryAndIdlePolicy: UnsafePointer<lws_retry_bo_t> { UnsafePointer(retryPolicy) }
-    private let protocols: UnsafeMutableBufferPointer<lws_protocols>
-    private var cStrings: [UnsafeMutablePointer<CChar>]
+    var retryAndIdlePolicy: UnsafePointer<lws_retry_bo_t> { UnsafePointer(memory.retryPolicy) }
 
     init(_ configuration: Configuration) throws(TransportError) {
-        var strings: [UnsafeMutablePointer<CChar>] = []
-        func keep(_ string: String) -> UnsafeMutablePointer<CChar> {
-            let copy = strdup(string)!
-            strings.append(copy)
-            return copy
-        }
-
-        let table = UnsafeMutableBufferPointer<lws_protocols>.allocate(capacity: configuration.protocols.count + 1)
+        // Freed by its own deinit on every way out of here that throws.
+        let memory = PinnedMemory(protocolCount: configuration.protocols.count)
+        let table = memory.protocols
         for (index, spec) in configuration.protocols.enumerated() {
-            var entry = lws_protocols()
-            entry.name = UnsafePointer(keep(spec.name))
-            entry.callback = spec.callback
-            entry.per_session_data_size = spec.perSessionDataSize
-            entry.rx_buffer_size = spec.receiveBufferSize
-            entry.tx_packet_size = spec.transmitPacketBytes
-            table.initializeElement(at: index, to: entry)
+            table[index].name = memory.keep(spec.name)
+            table[index].callback = spec.callback
+            table[index].per_session_data_size = spec.perSessionDataSize
+            table[index].rx_buffer_size = spec.receiveBufferSize
+            table[index].tx_packet_size = spec.transmitPacketBytes
         }
-        // 4.1.6 has no LWS_PROTOCOL_LIST_TERM: a zeroed entry ends the list.
-        table.initializeElement(at: configuration.protocols.count, to: lws_protocols())
 
         var info = lws_context_creation_info()
         if configuration.clientOnly {
@@ -102,7 +89,7 @@ final class LWSContext {
             info.port = CONTEXT_PORT_NO_LISTEN_SERVER
         } else {
             info.port = configuration.port
-            info.iface = UnsafePointer(keep(configuration.host))
+            info.iface = memory.keep(configuration.host)
         }
         info.protocols = UnsafePointer(table.baseAddress)
         info.user = configuration.user
@@ -118,9 +105,7 @@ final class LWSContext {
         // `retryAndIdlePolicy`. Liveness is the protocol's own heartbeat, as in
         // Discord's, and a close is bounded in time (`OutgoingFrames.limitClose`), the
         // one thing the validity timer used to bound for a peer that stops reading.
-        let retryPolicy = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
-        retryPolicy.initialize(to: lws_retry_bo_t())
-        info.retry_and_idle_policy = UnsafePointer(retryPolicy)
+        info.retry_and_idle_policy = UnsafePointer(memory.retryPolicy)
 
         // libev (epoll) rather than lws's poll() loop, on a loop of ours (see
         // `service()`); lws keeps the foreign-loops array pointer, so it lives as long.
@@ -129,32 +114,22 @@ final class LWSContext {
         if let listener = configuration.sharedListener, eventLoop == nil {
             // Accepting from our own listener needs our own loop to watch it on.
             close(listener)
-            retryPolicy.deallocate()
-            table.deinitialize()
-            table.deallocate()
-            strings.forEach { free($0) }
             throw TransportError.listenFailed(host: configuration.host, port: Int(configuration.port))
         }
-        let foreignLoops = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
-        foreignLoops.initialize(to: eventLoop.map { UnsafeMutableRawPointer($0) })
+        memory.foreignLoops.pointee = eventLoop.map { UnsafeMutableRawPointer($0) }
         if eventLoop != nil {
             info.options |= CWebsockets_serverOptionLibev()
-            info.foreign_loops = foreignLoops
+            info.foreign_loops = memory.foreignLoops
         }
         if let cert = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
             info.options |= CWebsockets_serverOptionDoSSLGlobalInit()
-            info.ssl_cert_filepath = UnsafePointer(keep(cert))
-            info.ssl_private_key_filepath = UnsafePointer(keep(key))
+            info.ssl_cert_filepath = memory.keep(cert)
+            info.ssl_private_key_filepath = memory.keep(key)
         }
 
         LWSLog.configureOnce()
         guard let context = lws_create_context(&info) else {
             if let eventLoop { CWebsockets_destroyEventLoop(eventLoop) }
-            foreignLoops.deallocate()
-            retryPolicy.deallocate()
-            table.deinitialize()
-            table.deallocate()
-            strings.forEach { free($0) }
             if let listener = configuration.sharedListener { close(listener) }
             if configuration.clientOnly { throw TransportError.clientContextFailed }
             throw TransportError.listenFailed(host: configuration.host, port: Int(configuration.port))
@@ -172,11 +147,8 @@ final class LWSContext {
             listenPort = configuration.clientOnly ? nil : lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default"))
             acceptor = nil
         }
-        self.protocols = table
-        self.cStrings = strings
+        self.memory = memory
         self.eventLoop = eventLoop
-        self.foreignLoops = foreignLoops
-        self.retryPolicy = retryPolicy
         waker = eventLoop.flatMap { CWebsockets_startWaker($0) }
     }
 
@@ -219,11 +191,44 @@ final class LWSContext {
             CWebsockets_runEventLoopNoWait(eventLoop)
             CWebsockets_destroyEventLoop(eventLoop)
         }
-        foreignLoops.deallocate()
-        retryPolicy.deallocate()
-        protocols.deinitialize()
+        // `memory` goes with this object, after the context that pointed into it.
+    }
+}
+
+/// The C memory a context's creation info points into and lws keeps pointers to for
+/// the context's life (a Swift `&array` or a temporary C string would dangle after
+/// `lws_create_context` returns): the protocols array, the strings, the retry
+/// policy, the foreign-loops array. Freed when its owner lets go: after
+/// `lws_context_destroy`, or at once when creating the context fails.
+final class PinnedMemory {
+    /// The protocols, then the zeroed entry that ends the list (4.1.6 has no
+    /// LWS_PROTOCOL_LIST_TERM).
+    let protocols: UnsafeMutableBufferPointer<lws_protocols>
+    let retryPolicy: UnsafeMutablePointer<lws_retry_bo_t>
+    let foreignLoops: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    private var strings: [UnsafeMutablePointer<CChar>] = []
+
+    init(protocolCount: Int) {
+        protocols = .allocate(capacity: protocolCount + 1)
+        protocols.initialize(repeating: lws_protocols())
+        retryPolicy = .allocate(capacity: 1)
+        retryPolicy.initialize(to: lws_retry_bo_t())
+        foreignLoops = .allocate(capacity: 1)
+        foreignLoops.initialize(to: nil)
+    }
+
+    /// A C copy of `string` that lives as long as this object.
+    func keep(_ string: String) -> UnsafePointer<CChar> {
+        let copy = strdup(string)!
+        strings.append(copy)
+        return UnsafePointer(copy)
+    }
+
+    deinit {
         protocols.deallocate()
-        cStrings.forEach { free($0) }
+        retryPolicy.deallocate()
+        foreignLoops.deallocate()
+        strings.forEach { free($0) }
     }
 }
 

@@ -2,8 +2,8 @@ internal import CWebsockets
 
 /// Reassembles one WebSocket message from the chunks lws hands to RECEIVE callbacks
 /// (4 KiB each by default). Shared by the server's and the client's connections.
-public struct IncomingMessage {
-    public enum Failure: Error, Equatable {
+struct IncomingMessage {
+    enum Failure: Error, Equatable {
         case binary
         case tooLarge(limit: Int)
     }

@@ -34,7 +34,7 @@ final class ServiceLoop: LWSServerHandler {
         websockets.received(connection, frame: message)
     }
 
-    func refused(_ connection: Int, _ failure: IncomingMessage.Failure) {
+    func refused(_ connection: Int) {
         websockets.refused(connection)
     }
 

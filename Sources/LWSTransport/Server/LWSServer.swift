@@ -176,7 +176,7 @@ public final class LWSServer {
             }
             message = complete
         } catch {
-            handler.refused(id, error)
+            handler.refused(id)
             return
         }
         handler.received(id, message: message)

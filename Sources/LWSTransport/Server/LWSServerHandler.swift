@@ -13,7 +13,7 @@ public protocol LWSServerHandler: AnyObject {
     /// The peer sent what the transport does not take (a binary message, or one over
     /// ``LWSServer/Configuration/maximumMessageBytes``); the connection stays open
     /// for the handler to close as its protocol says.
-    func refused(_ connection: Int, _ failure: IncomingMessage.Failure)
+    func refused(_ connection: Int)
     /// The WebSocket is gone (closed by either side, or dropped).
     func closed(_ connection: Int)
     /// A whole HTTP request (its body too); answer with ``LWSServer/respond(_:_:)``,
