@@ -171,10 +171,6 @@ final class LWSContext {
         CWebsockets_runEventLoopNoWait(eventLoop)
     }
 
-    /// Wakes a thread blocked in ``service()``: the only call safe from another thread.
-    func cancelService() {
-        lws_cancel_service(pointer)
-    }
 
     /// How other threads wake this context's thread (an `ev_async` on our libev loop,
     /// or `lws_cancel_service` on lws's poll loop); valid until the context is destroyed.

@@ -45,7 +45,7 @@ package final class LWSInbox<Event: Sendable>: Sendable {
         state.withLock { state in
             guard !state.closed else { return false }
             state.events.append(event)
-            state.context?.cancelService()
+            state.context?.wake()
             return true
         }
     }
@@ -75,7 +75,7 @@ struct LWSContextHandle: @unchecked Sendable {
         self.waker = waker
     }
 
-    func cancelService() {
+    func wake() {
         if let loop, let waker {
             CWebsockets_wake(loop, waker)
         } else if let context {

@@ -58,7 +58,12 @@ import Testing
 
     func closes(_ actions: [GatewayCore.Action]) -> [Int: GatewayCloseCode] {
         var closes: [Int: GatewayCloseCode] = [:]
-        for case .close(let connection, let code) in actions { closes[connection] = code }
+        for action in actions {
+            switch action {
+            case .close(let connection, let code), .closeTakenOver(let connection, let code): closes[connection] = code
+            default: break
+            }
+        }
         return closes
     }
 

@@ -24,6 +24,9 @@ public struct GatewayCore {
         case send(connection: Int, frame: [UInt8])
         /// Send the close frame (after what is queued), then close the connection.
         case close(connection: Int, code: GatewayCloseCode)
+        /// A RESUME here took over the session of another thread's connection: that
+        /// thread's core closes it (``closeTakenOver(_:_:)``), leaving the session be.
+        case closeTakenOver(connection: Int, code: GatewayCloseCode)
         /// Load the user's read states, then call ``readyLoaded(_:user:states:)`` or
         /// ``readyFailed(_:)``.
         case loadForReady(connection: Int, user: Snowflake)
@@ -341,7 +344,7 @@ public struct GatewayCore {
             if isLocal(previous) {
                 actions += closeTakenOver(previous, .unknownError)
             } else {
-                actions.append(.close(connection: previous, code: .unknownError))
+                actions.append(.closeTakenOver(connection: previous, code: .unknownError))
             }
         }
         switch resumed.frames {

@@ -102,22 +102,11 @@ final class GatewayConnections {
         request.reply(result)
     }
 
-    /// Sends and closes another thread's core decided for this thread's connections.
-    func performForOtherThread(_ actions: [GatewayCore.Action]) {
-        for action in actions {
-            if case .close(let id, let code) = action {
-                // The only close decided elsewhere: a RESUME there took the session over,
-                // which this thread's core must hear of.
-                perform(core.closeTakenOver(id, code))
-            } else {
-                perform([action])
-            }
-        }
-    }
-
     // MARK: Actions
 
-    private func perform(_ actions: [GatewayCore.Action]) {
+    /// Performs what a core decided: this thread's, or another thread's for this
+    /// thread's connections (handed over through the inbox).
+    func perform(_ actions: [GatewayCore.Action]) {
         // Actions for other threads' connections: one post per thread for this call.
         var elsewhere: [Int: [GatewayCore.Action]] = [:]
         defer {
@@ -125,7 +114,8 @@ final class GatewayConnections {
         }
         for action in actions {
             switch action {
-            case .send(let id, _) where !core.isLocal(id), .close(let id, _) where !core.isLocal(id):
+            case .send(let id, _) where !core.isLocal(id), .close(let id, _) where !core.isLocal(id),
+                .closeTakenOver(let id, _) where !core.isLocal(id):
                 elsewhere[GatewayCore.thread(of: id), default: []].append(action)
             case .send(let id, let frame):
                 guard let socket = sockets[id] else { continue }
@@ -137,6 +127,9 @@ final class GatewayConnections {
             case .close(let id, let code):
                 // Once only, after what is queued: the transport sees to both.
                 server.close(id, code: code.rawValue, reason: code.reason)
+            case .closeTakenOver(let id, let code):
+                // This thread's connection: its core hears of it and closes it.
+                perform(core.closeTakenOver(id, code))
             case .loadForReady(let id, let user):
                 let engine = engine, inbox = inbox
                 Task {

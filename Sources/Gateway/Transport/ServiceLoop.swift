@@ -70,7 +70,7 @@ final class ServiceLoop: LWSServerHandler {
             case .sendMessage(let request): websockets.sendMessage(request)
             case .tick: websockets.tick()
             case .goAway: websockets.goAway()
-            case .fromOtherThread(let actions): websockets.performForOtherThread(actions)
+            case .fromOtherThread(let actions): websockets.perform(actions)
             }
         }
     }

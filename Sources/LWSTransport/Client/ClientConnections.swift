@@ -121,7 +121,7 @@ public final class ClientConnections {
     /// connections are closed.
     public func finish() {
         isFinished = true
-        context.cancelService()
+        context.wakeHandle.wake()
     }
 
     // MARK: From the C callback
