@@ -170,15 +170,19 @@ struct ReadyBenchCommand: ParsableCommand {
     }
 
     func parsedSizes() -> [Int]? {
-        let sizes = readStates.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 100_000 }) else { return nil }
-        return sizes.map { $0! }
+        Self.commaSeparated(readStates) { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }
     }
 
     func parsedForms() -> [ReadyBenchmark.Form]? {
-        let forms = self.forms.split(separator: ",").map { ReadyBenchmark.Form(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
-        guard !forms.isEmpty, forms.allSatisfy({ $0 != nil }) else { return nil }
-        return forms.map { $0! }
+        Self.commaSeparated(forms, ReadyBenchmark.Form.init(rawValue:))
+    }
+
+    /// Every comma-separated item of `list` as `parse` reads it; nil when there is none
+    /// or one does not parse.
+    private static func commaSeparated<Item>(_ list: String, _ parse: (String) -> Item?) -> [Item]? {
+        let items = list.split(separator: ",").map { parse($0.trimmingCharacters(in: .whitespaces)) }
+        guard !items.isEmpty, items.allSatisfy({ $0 != nil }) else { return nil }
+        return items.map { $0! }
     }
 
     func run() throws {

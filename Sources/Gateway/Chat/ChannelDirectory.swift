@@ -36,10 +36,10 @@ public final class ChannelDirectory: Sendable {
     /// Adds a channel or replaces its name and members.
     public func add(_ channel: ChatChannel) {
         state.withLock { state in
-            if let old = state.channels[channel.id] {
+            if let old = state.channels[channel.id], let oldSlot = state.summarySlot[channel.id] {
                 for member in old.members {
                     state.byMember[member]?.remove(channel.id)
-                    state.sortedByMember[member]?.removeAll { state.summaries[$0].id == channel.id }
+                    state.sortedByMember[member]?.removeAll { $0 == oldSlot }
                 }
             }
             var stored = channel
@@ -81,14 +81,12 @@ public final class ChannelDirectory: Sendable {
         }
     }
 
-
     /// Records a new message as the channel's newest.
     public func recordMessage(_ messageID: Snowflake, in channel: Snowflake) {
         state.withLock { state in
-            guard var stored = state.channels[channel] else { return }
+            guard let stored = state.channels[channel] else { return }
             if stored.lastMessageID.map({ $0 < messageID }) ?? true {
-                stored.lastMessageID = messageID
-                state.channels[channel] = stored
+                state.channels[channel]?.lastMessageID = messageID
                 if let slot = state.summarySlot[channel] { state.summaries[slot].lastMessageId = messageID }
                 state.dirty[channel] = messageID
             }
