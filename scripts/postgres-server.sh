@@ -42,9 +42,15 @@ start)
         as_owner "$bindir/initdb" -D "$dir" -U readstates --auth=trust -E UTF8 --no-sync >/dev/null
     fi
     # Loopback only; the socket lives in the cluster directory, not /var/run.
-    as_owner "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+    # On failure, the server's own log says why (a port taken, shared memory, ...);
+    # the caller's error carries it, since a watchdog may delete DIR soon after.
+    if ! as_owner "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" \
-        start >/dev/null
+        start >/dev/null; then
+        echo "postgres-server: the server on port $port did not start; its log ends:" >&2
+        tail -n 20 "$dir/server.log" >&2 2>/dev/null || true
+        exit 1
+    fi
     as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U readstates readstates 2>/dev/null || true
     if [ -n "$owner" ]; then
         (
