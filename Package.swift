@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "ReadStatesSQLite", targets: ["ReadStatesSQLite"]),
         .library(name: "ReadStatesPostgres", targets: ["ReadStatesPostgres"]),
         .library(name: "LWSTransport", targets: ["LWSTransport"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
         .library(name: "Gateway", targets: ["Gateway"]),
     ],
     dependencies: [
@@ -40,6 +41,8 @@ let package = Package(
         ),
         // zlib-stream transport compression (Discord's `?compress=zlib-stream`).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The cluster's Redis client (hiredis, with its libev adapter: replies on our loop).
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev", "libev-dev"])]),
         // glibc's `mallopt` for the servers' arenas (part of libc: nothing to install).
         .systemLibrary(name: "CMalloc"),
         .target(name: "Snowflake", swiftSettings: swiftSettings),
@@ -66,9 +69,17 @@ let package = Package(
         /// libwebsockets behind Swift: contexts on libev loops, service threads, their
         /// inboxes, WebSocket frames, HTTP, the client; nothing of the gateway.
         .target(name: "LWSTransport", dependencies: ["CWebsockets"], swiftSettings: swiftSettings),
+        /// Nodes meeting in Redis: membership with a TTL, rendezvous ownership, messages
+        /// and requests between nodes; nothing of the gateway.
+        .target(
+            name: "Cluster",
+            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Gateway",
             dependencies: [
+                "Cluster",
                 "LWSTransport",
                 "CZlib",
                 "ReadStatesModule",
@@ -109,6 +120,7 @@ let package = Package(
         /// Fixtures the test targets share (a real PostgreSQL server); not a product.
         .target(name: "TestSupport", dependencies: ["Gateway", "LWSTransport"], path: "Tests/Support", swiftSettings: swiftSettings),
         .testTarget(name: "SnowflakeTests", dependencies: ["Snowflake"], swiftSettings: swiftSettings),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LWSTransportTests", dependencies: ["LWSTransport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ReadStatesModuleTests",

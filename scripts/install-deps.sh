@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages readstates builds against, when missing; with --test
-# also what the test suite runs (a PostgreSQL server, Python for a third-party client,
+# also what the test suite runs (PostgreSQL and Redis servers, Python for a third-party client,
 # tmux for the chat client in a terminal, headless Chromium and its driver for the web
 # client, driven by selenium).
 # Safe to run again: it only calls apt-get when a package is not installed.
 set -euo pipefail
 
-packages=(pkg-config libwebsockets-dev libev-dev libssl-dev libcap-dev libsqlite3-dev zlib1g-dev)
+packages=(pkg-config libwebsockets-dev libev-dev libssl-dev libcap-dev libsqlite3-dev zlib1g-dev libhiredis-dev)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(postgresql python3-pip openssl tmux chromium chromium-driver)
+    packages+=(postgresql redis-server python3-pip openssl tmux chromium chromium-driver)
 fi
 
 missing=()

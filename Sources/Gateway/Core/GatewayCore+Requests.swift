@@ -68,7 +68,7 @@ extension GatewayCore {
     public mutating func acked(user: Snowflake, changes: [ReadStateChange], manual: Bool) -> [Action] {
         var actions: [Action] = []
         for change in changes where change.isUpdated {
-            actions += dispatch("MESSAGE_ACK", payload: ServerFrame.payload(MessageAck(change, manual: manual, versions: versions)), toUser: user)
+            dispatch("MESSAGE_ACK", payload: ServerFrame.payload(MessageAck(change, manual: manual, versions: versions)), toUsers: CollectionOfOne(user), into: &actions)
         }
         return actions
     }
@@ -112,9 +112,7 @@ extension GatewayCore {
         var actions: [Action] = []
         // Encoded once for every member's sessions; only the sequence differs.
         let payload = ServerFrame.payload(created)
-        for member in channel.members {
-            actions += dispatch("MESSAGE_CREATE", payload: payload, toUser: member)
-        }
+        dispatch("MESSAGE_CREATE", payload: payload, toUsers: channel.members, into: &actions)
         // Mentions: inline for cached users; the others are loaded (and counted) off
         // this thread.
         var uncached: [Snowflake] = []

@@ -273,14 +273,20 @@ public struct GatewayCore {
     /// To every session of the user, connected or waiting to be resumed, on any thread:
     /// the one call that delivers a dispatch to a user.
     public mutating func dispatch(_ type: String, payload: [UInt8], toUser user: Snowflake) -> [Action] {
-        let frames = sessions.dispatch(type, writing: EncodedJSON(payload), toUser: user)
-        counted(type, frames.count)
         var actions: [Action] = []
-        actions.reserveCapacity(frames.count)
-        for (connection, frame) in frames {
+        dispatch(type, payload: payload, toUsers: CollectionOfOne(user), into: &actions)
+        return actions
+    }
+
+    /// The same to each of `users`, appended to `actions`: one pass over the sessions
+    /// (one lock with one thread), no array per user.
+    mutating func dispatch(_ type: String, payload: [UInt8], toUsers users: some Collection<Snowflake>, into actions: inout [Action]) {
+        var frames = 0
+        sessions.dispatch(type, writing: EncodedJSON(payload), toUsers: users) { connection, frame in
+            frames += 1
             if let id = recipient(connection) { actions.append(.send(connection: id, frame: frame)) }
         }
-        return actions
+        counted(type, frames)
     }
 
     mutating func dispatch(_ type: String, _ data: some Encodable, toConnection id: Int) -> [Action] {

@@ -66,18 +66,32 @@ public final class SharedSessions: Sendable {
     /// - Returns: each session's frame and the connection it is attached to (nil while
     ///   it waits for a RESUME).
     public func dispatch(_ type: String, writing payload: some JSONWritable & Sendable, toUser user: Snowflake) -> [(connection: Int?, frame: [UInt8])] {
-        shard(of: user).registry.withLock { registry in
-            registry.sessions(of: user).compactMap { sessionID in
-                registry.dispatch(type, writing: payload, to: sessionID).map { (registry.connection(of: sessionID), $0) }
+        var frames: [(connection: Int?, frame: [UInt8])] = []
+        dispatch(type, writing: payload, toUsers: CollectionOfOne(user)) { frames.append(($0, $1)) }
+        return frames
+    }
+
+    /// The same for every session of each of `users` (a channel's members), handing
+    /// each frame to `deliver` under its shard's lock. With one shard, one lock for
+    /// all: a MESSAGE_CREATE to a channel's members costs no array per member.
+    public func dispatch(
+        _ type: String, writing payload: some JSONWritable & Sendable, toUsers users: some Collection<Snowflake>,
+        _ deliver: (_ connection: Int?, _ frame: [UInt8]) -> Void
+    ) {
+        if shards.count == 1 {
+            shards[0].registry.withLock { registry in
+                for user in users { registry.dispatch(type, writing: payload, toUser: user, deliver) }
             }
+            return
+        }
+        for user in users {
+            shard(of: user).registry.withLock { $0.dispatch(type, writing: payload, toUser: user, deliver) }
         }
     }
 
     /// The same for one session.
     public func dispatch(_ type: String, writing payload: some JSONWritable & Sendable, toSession sessionID: String, of user: Snowflake) -> (connection: Int?, frame: [UInt8])? {
-        shard(of: user).registry.withLock { registry in
-            registry.dispatch(type, writing: payload, to: sessionID).map { (registry.connection(of: sessionID), $0) }
-        }
+        shard(of: user).registry.withLock { $0.dispatchAttached(type, writing: payload, to: sessionID) }
     }
 
     public func connection(of sessionID: String, user: Snowflake) -> Int? {

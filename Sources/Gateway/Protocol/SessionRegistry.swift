@@ -147,13 +147,36 @@ public struct SessionRegistry: Sendable {
 
     /// The same, for a `d` written straight into the frame (READY: no copy of 170 KB).
     public mutating func dispatch(_ type: String, writing payload: some JSONWritable, to sessionID: String) -> [UInt8]? {
+        dispatchAttached(type, writing: payload, to: sessionID)?.frame
+    }
+
+    /// The same, with the connection the session is attached to (nil while it waits
+    /// for a RESUME), found by the same lookup.
+    public mutating func dispatchAttached(
+        _ type: String, writing payload: some JSONWritable, to sessionID: String
+    ) -> (connection: Int?, frame: [UInt8])? {
         // Through `values[index]`, in place: `records[sessionID]?.dispatch(…)` copied the
         // record (retains and all) on every frame.
         guard let index = records.index(forKey: sessionID) else { return nil }
         let (frame, delta) = records.values[index].dispatch(type, writing: payload, limits: limits)
+        let connection = records.values[index].connection
         historyBytes += delta
         if historyBytes > limits.totalBytes { makeRoom(keeping: sessionID) }
-        return frame
+        return (connection, frame)
+    }
+
+    /// Numbers and keeps a dispatch for every session of `user`, and hands each frame
+    /// to `deliver` with the connection its session is attached to.
+    public mutating func dispatch(
+        _ type: String, writing payload: some JSONWritable, toUser user: Snowflake,
+        _ deliver: (_ connection: Int?, _ frame: [UInt8]) -> Void
+    ) {
+        guard let sessionIDs = byUser[user] else { return }
+        for sessionID in sessionIDs {
+            if let (connection, frame) = dispatchAttached(type, writing: payload, to: sessionID) {
+                deliver(connection, frame)
+            }
+        }
     }
 
     /// Over the total: forgets the sessions waiting longest for a RESUME, then, if

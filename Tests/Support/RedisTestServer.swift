@@ -1,0 +1,57 @@
+public import Foundation
+
+/// A real Redis server (Debian's package) on loopback, in a temporary directory,
+/// started through `scripts/redis-server.sh`, which leaves a watchdog that stops it once
+/// this test process is gone.
+public final class RedisTestServer: Sendable {
+    public let directory: URL
+    public let port: Int32
+
+    /// Starts a server of its own; a port taken meanwhile is tried again on another.
+    public init() async throws {
+        var attempt = 1
+        while true {
+            guard let port = LoopbackPort.free() else { throw TestServerError("no free loopback port") }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-redis-\(UUID())")
+            do {
+                try await Self.script("start", directory.path, String(port), String(getpid()))
+                self.port = port
+                self.directory = directory
+                return
+            } catch where attempt < 3 {
+                try? FileManager.default.removeItem(at: directory)
+                attempt += 1
+            }
+        }
+    }
+
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    /// Starts it again after ``stop()``, on the same port.
+    public func start() async throws {
+        try await Self.script("start", directory.path, String(port))
+    }
+
+    /// Shuts it down (its clients see the connection drop).
+    public func stop() async throws {
+        try await Self.script("stop", directory.path)
+    }
+
+    /// Runs a command with redis-cli and returns what it printed.
+    public func cli(_ arguments: String...) async throws -> String {
+        let result = try await Subprocess.run(
+            PostgresTestServer.scriptsDirectory.appendingPathComponent("redis-server.sh").path, ["cli", String(port)] + arguments, within: 30
+        )
+        guard result.status == 0 else { throw TestServerError("redis-cli \(arguments) failed: \(result.error)") }
+        return result.output
+    }
+
+    private static func script(_ arguments: String...) async throws {
+        let result = try await Subprocess.run(
+            PostgresTestServer.scriptsDirectory.appendingPathComponent("redis-server.sh").path, arguments, within: 30
+        )
+        guard result.status == 0 else {
+            throw TestServerError("redis-server.sh \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.error)")
+        }
+    }
+}
