@@ -96,6 +96,7 @@ let package = Package(
             name: "readstates",
             dependencies: [
                 "CMalloc",
+                "Cluster",
                 "Gateway",
                 "LWSTransport",
                 "ReadStatesModule",

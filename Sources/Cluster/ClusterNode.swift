@@ -203,23 +203,49 @@ public final class ClusterNode: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Leaves the member set at once (the others take this node's users without waiting
-    /// for its TTL), then closes the connections and ends the cluster's thread.
+    /// Leaves at once: ``withdraw()``, then ``close()``.
     public func leave() async {
+        await withdraw()
+        await close()
+    }
+
+    /// Leaves the member set at once (the others take this node's users without waiting
+    /// for its TTL) and stops heartbeating, but stays connected: the membership handler
+    /// runs with the set without this node, and what it publishes still goes out.
+    public func withdraw() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.perform { [self] in
+                guard !leaving else { return continuation.resume() }
                 leaving = true
                 for (_, waiting) in pending { waiting.completion(.failure(.stopped)) }
                 pending = [:]
+                let others = Membership(membership.members.filter { $0.id != configuration.nodeID })
                 guard commands.isConnected, let worker = workerNumber else {
+                    apply(others)
                     continuation.resume()
                     return
                 }
                 commands.command(
                     ["EVAL", ClusterScripts.leave, "3", membersKey, urlsKey, workerKey(worker), configuration.nodeID]
                 ) { [self] _ in
-                    commands.command(["PUBLISH", membershipChannel, "leave \(configuration.nodeID)"]) { _ in continuation.resume() }
+                    commands.command(["PUBLISH", membershipChannel, "leave \(configuration.nodeID)"]) { [self] _ in
+                        apply(others)
+                        continuation.resume()
+                    }
                 }
+            }
+        }
+    }
+
+    /// Closes the connections to Redis and ends the cluster's thread (after
+    /// ``withdraw()``; without it, the others drop this node when its TTL runs out).
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.perform { [self] in
+                leaving = true
+                for (_, waiting) in pending { waiting.completion(.failure(.stopped)) }
+                pending = [:]
+                continuation.resume()
             }
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Dispatch
 import Foundation
 import Gateway
@@ -67,6 +68,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Serve the web client from this directory (read on every request) instead of the copy built in: for working on the client.")
     var webRoot: String?
 
+    @Option(help: "Join a cluster of nodes that meet in this Redis: redis://HOST[:PORT][/DB] (needs --store postgres, shared by every node).")
+    var cluster: String?
+
+    @Option(help: "This node's ID in the cluster: 1-64 letters, digits, '-', '_', '.' (default: HOSTNAME-PORT).")
+    var nodeId: String?
+
+    @Option(help: "Where clients reach this node, for GET /api/gateway (default: ws://HOST:PORT/gateway).")
+    var advertiseUrl: String?
+
     var dataDirectory: URL { URL(fileURLWithPath: storeOptions.dataDir ?? StoreOptions.defaultDataDirectory) }
 
     func validate() throws {
@@ -79,6 +89,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...19).contains(flusherNice) else { throw ValidationError("--flusher-nice must be from 0 to 19") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if let cluster {
+            do {
+                _ = try RedisURL(parsing: cluster)
+            } catch {
+                throw ValidationError("--cluster: \(error)")
+            }
+            guard storeOptions.store == .postgres else {
+                throw ValidationError("--cluster needs --store postgres: every node shares one store, and a SQLite file cannot be shared")
+            }
+            guard port != 0 else { throw ValidationError("--cluster needs a fixed --port: the other nodes send clients to it") }
+        } else if nodeId != nil || advertiseUrl != nil {
+            throw ValidationError("--node-id and --advertise-url go with --cluster")
+        }
         if let webRoot {
             do {
                 _ = try WebClientFiles.directory(URL(fileURLWithPath: webRoot))
@@ -125,7 +148,15 @@ struct ServeCommand: AsyncParsableCommand {
             flusherNice: flusherNice,
             logger: logger
         )
-        let engine = ReadStates(configuration: .init(capacity: cacheCapacity), persistence: writeBehind)
+        // In a cluster, loads of users that just moved here wait for their previous
+        // owner to have written them (see `HandoffGate`).
+        let clusterURL = try cluster.map { try RedisURL(parsing: $0) }
+        let nodeID = nodeId ?? "\(ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node")-\(port)"
+        let gate = clusterURL.map { _ in HandoffGate(me: nodeID) }
+        let engine = ReadStates(
+            configuration: .init(capacity: cacheCapacity),
+            persistence: gate.map { HandoffPersistence(writeBehind, gate: $0) } ?? writeBehind
+        )
         guard let channelStore = opened.store as? any ChannelStore else {
             throw ValidationError("the \(opened.name) store keeps no channels")
         }
@@ -159,7 +190,13 @@ struct ServeCommand: AsyncParsableCommand {
         // Marked in the store now; unmarked only after the final write succeeds, so the
         // next run knows whether clients' versions still hold (see `ServingHistory`).
         let versions: ReadStateVersions
-        if let history = opened.store as? any ServingHistory {
+        if clusterURL != nil {
+            // The serving history is one record for the whole store, which every node
+            // shares: a node's versions carry a generation of its own run instead, so a
+            // client's partial READY holds while its user's owner runs, and after a move
+            // it gets the full set once.
+            versions = .random()
+        } else if let history = opened.store as? any ServingHistory {
             do {
                 versions = ReadStateVersions(generation: try await history.beginServing())
             } catch {
@@ -187,6 +224,40 @@ struct ServeCommand: AsyncParsableCommand {
                 ("gateway_channels", Double(directory.count)),
             ]
         }
+        var clusterNode: GatewayCluster?
+        var ids = SnowflakeGenerator(worker: 0, process: 1)
+        var messageIDs = SnowflakeGenerator(worker: 0, process: 0)
+        if let clusterURL, let gate {
+            let scheme = tlsCert == nil ? "ws" : "wss"
+            var configuration = ClusterNode.Configuration(
+                redis: clusterURL, nodeID: nodeID, advertiseURL: advertiseUrl ?? "\(scheme)://\(host):\(port)/gateway"
+            )
+            configuration.ttlMilliseconds = 3_000
+            do {
+                let joined = try GatewayCluster(
+                    configuration: configuration, engine: engine, directory: directory, versions: versions, gate: gate, metrics: metrics,
+                    logger: logger, flush: { _ = try await writeBehind.flush(from: engine, everything: true) }
+                )
+                let worker = try await joined.start()
+                // One generator for messages and channels: unique across live nodes.
+                ids = SnowflakeGenerator(worker: UInt8(worker >> 5), process: UInt8(worker & 31))
+                messageIDs = ids
+                clusterNode = joined
+                logger.info(
+                    "joined the cluster",
+                    metadata: ["node": "\(nodeID)", "redis": "\(clusterURL)", "members": "\(joined.node.members.ids.joined(separator: ","))", "worker": "\(worker)"]
+                )
+            } catch {
+                logger.error("could not join the cluster", metadata: ["error": "\(error)"])
+                await opened.close()
+                throw ExitCode(1)
+            }
+            if interrupted("joined the cluster") {
+                await clusterNode?.leave()
+                await opened.close()
+                return
+            }
+        }
         let shared = SharedFlag()
         // Every session is a file descriptor: allow as many as the hard limit does.
         OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
@@ -206,19 +277,30 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("no web client at /", metadata: ["error": "\(error)"])
             webClient = nil
         }
-        let server = try GatewayServer(
-            configuration: serverConfiguration,
-            rest: RESTAPI(
-                engine: engine,
-                tokens: tokens,
-                directory: directory,
-                channelStore: channelStore,
-                metrics: metrics,
-                webClient: webClient,
-                versions: versions,
-                serving: { shared.value }
+        let server: GatewayServer
+        do {
+            server = try GatewayServer(
+                configuration: serverConfiguration,
+                rest: RESTAPI(
+                    engine: engine,
+                    tokens: tokens,
+                    directory: directory,
+                    channelStore: channelStore,
+                    metrics: metrics,
+                    webClient: webClient,
+                    versions: versions,
+                    cluster: clusterNode,
+                    channelIDs: ids,
+                    serving: { shared.value }
+                ),
+                messageIDs: messageIDs
             )
-        )
+        } catch {
+            // The port could not be used: out of the cluster again at once.
+            await clusterNode?.leave()
+            await opened.close()
+            throw error
+        }
         let flusher = Task.detached { try await writeBehind.run(engine: engine) }
         let lastMessages = Task.detached { await Self.recordLastMessages(directory, into: channelStore, logger: logger) }
         shared.value = true
@@ -257,8 +339,14 @@ struct ServeCommand: AsyncParsableCommand {
             await opened.close()
             throw ExitCode(1)
         }
+        if let clusterNode {
+            // Out of the member set now that everything is written; what still came
+            // meanwhile is released and written too, then the others take over.
+            await clusterNode.leave()
+            logger.info("left the cluster", metadata: ["node": "\(nodeID)"])
+        }
         do {
-            try await (opened.store as? any ServingHistory)?.endServing()
+            if clusterNode == nil { try await (opened.store as? any ServingHistory)?.endServing() }
         } catch {
             // Nothing is lost; the next run only sends every client the full set once.
             logger.warning("could not mark the run as ended cleanly", metadata: ["error": "\(error)"])

@@ -90,3 +90,33 @@ import Testing
         engine.checkInvariants()
     }
 }
+
+@Suite struct ReadStatesReleaseTests {
+    /// What a cluster node does for the users it no longer owns: they leave the cache
+    /// whatever their place in the LRU, their dirty states go to persistence, and the
+    /// others stay untouched.
+    @Test func releasedUsersLeaveTheCacheWithTheirDirtyStatesAndTheOthersStay() async throws {
+        let persistence = RecordingPersistence([id(4): [ReadState(channelID: id(40), lastMessageID: id(2), mentionCount: 0, version: 1)]])
+        let engine = ReadStates(configuration: .init(capacity: 1_000, shards: 4), persistence: persistence)
+        for user in UInt64(1)...3 {
+            _ = try await engine.ack(user: id(user), channel: id(10), messageID: id(7))
+            _ = try await engine.mention(user: id(user), channel: id(11), messageID: id(8))
+        }
+        _ = try await engine.readStates(of: id(4))  // cached, clean
+        let released = engine.release { $0 == id(1) || $0 == id(3) || $0 == id(4) }
+        #expect(released == 3)
+        #expect(engine.readStatesIfCached(of: id(1)) == nil)
+        #expect(engine.readStatesIfCached(of: id(3)) == nil)
+        #expect(engine.readStatesIfCached(of: id(4)) == nil)
+        #expect(engine.readStatesIfCached(of: id(2))?.count == 2)
+        // The dirty ones, whole; the clean user hands nothing over.
+        let handed = Dictionary(uniqueKeysWithValues: persistence.evicted.map { ($0.user, $0.states) })
+        #expect(Set(handed.keys) == [id(1), id(3)])
+        #expect(handed[id(1)]?.count == 2 && handed[id(1)]?.first { $0.channelID == id(11) }?.mentionCount == 1)
+        #expect(engine.statistics.users == 1)
+        engine.checkInvariants()
+        // Nothing selected: nothing moves.
+        #expect(engine.release { _ in false } == 0)
+        #expect(engine.readStatesIfCached(of: id(2))?.count == 2)
+    }
+}

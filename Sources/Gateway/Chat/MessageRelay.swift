@@ -25,10 +25,11 @@ public final class MessageRelay: Sendable {
 
     /// Acks applied over HTTP: the user's sessions get a MESSAGE_ACK per changed state,
     /// as for acks sent on the socket (one hand-over to the service thread for all).
-    func publishAcks(user: Snowflake, changes: [ReadStateChange], manual: Bool) {
+    /// `versions`: the generation of the node whose engine applied them (the owner's).
+    func publishAcks(user: Snowflake, changes: [ReadStateChange], manual: Bool, versions: ReadStateVersions? = nil) {
         let changed = changes.filter(\.isUpdated)
         guard !changed.isEmpty, let inbox = inbox.withLock({ $0 }) else { return }
-        inbox.post(.acked(user: user, changes: changed, manual: manual))
+        inbox.post(.acked(user: user, changes: changed, manual: manual, versions: versions))
     }
 
     /// - Returns: nil when no server is attached (or it stopped).

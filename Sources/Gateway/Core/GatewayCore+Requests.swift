@@ -33,9 +33,15 @@ extension GatewayCore {
         var actions: [Action] = []
         var changes: [ReadStateChange] = []
         var missed: [AckItem] = []
+        // Another node's user: every ack goes to its owner (through the transport).
+        let owned = ownership.owns(user)
         for item in items {
             guard directory.isMember(user, of: item.channel) else {
                 actions += requestFailed(id, .missingAccess(item.channel, op: op))
+                continue
+            }
+            guard owned else {
+                missed.append(item)
                 continue
             }
             do {
@@ -65,10 +71,15 @@ extension GatewayCore {
 
     /// Changes applied (here or off the thread): MESSAGE_ACK to every session of the
     /// user, the acking one included, for each state that changed.
-    public mutating func acked(user: Snowflake, changes: [ReadStateChange], manual: Bool) -> [Action] {
+    ///
+    /// `versions`: the generation of the node whose engine made the changes (the user's
+    /// owner; this node's when nil). In a cluster, every other node gets them too.
+    public mutating func acked(user: Snowflake, changes: [ReadStateChange], manual: Bool, versions: ReadStateVersions? = nil) -> [Action] {
         var actions: [Action] = []
         for change in changes where change.isUpdated {
-            dispatch("MESSAGE_ACK", payload: ServerFrame.payload(MessageAck(change, manual: manual, versions: versions)), toUsers: CollectionOfOne(user), into: &actions)
+            let payload = ServerFrame.payload(MessageAck(change, manual: manual, versions: versions ?? self.versions))
+            dispatch("MESSAGE_ACK", payload: payload, toUsers: CollectionOfOne(user), into: &actions)
+            if ownership.isClustered { actions.append(.publish(type: "MESSAGE_ACK", target: .users([user]), message: nil, payload: payload)) }
         }
         return actions
     }
@@ -113,10 +124,18 @@ extension GatewayCore {
         // Encoded once for every member's sessions; only the sequence differs.
         let payload = ServerFrame.payload(created)
         dispatch("MESSAGE_CREATE", payload: payload, toUsers: channel.members, into: &actions)
+        if ownership.isClustered {
+            // Once for all other nodes; each delivers to its own sessions of the members.
+            actions.append(.publish(type: "MESSAGE_CREATE", target: .channel(channelID), message: messageID, payload: payload))
+        }
         // Mentions: inline for cached users; the others are loaded (and counted) off
         // this thread.
         var uncached: [Snowflake] = []
         for mentioned in mentions.users {
+            guard ownership.owns(mentioned) else {
+                uncached.append(mentioned)  // counted by its owner (the transport sends it there)
+                continue
+            }
             let start = ContinuousClock.now
             let inline = try? engine.mentionIfCached(user: mentioned, channel: channelID, messageID: messageID)
             metrics.mentionLatency.record(ContinuousClock.now - start)

@@ -33,8 +33,27 @@ public struct GatewayCore {
         /// Apply acks of a user who is not cached (a load first), then hand the changes
         /// to ``acked(user:changes:manual:)`` and a failure to ``requestFailed(_:_:)``.
         case ackUncached(UncachedAcks)
-        /// Count mentions of users who are not cached (a load first); nothing comes back.
+        /// Count mentions of users who are not cached (a load first), or whom another
+        /// node owns; nothing comes back.
         case mentionUncached(users: [Snowflake], channel: Snowflake, message: Snowflake)
+        /// In a cluster: a dispatch delivered here, for the sessions on the other nodes
+        /// (`message`: MESSAGE_CREATE's ID).
+        case publish(type: String, target: ClusterDispatchTarget, message: Snowflake?, payload: [UInt8])
+    }
+
+    /// Which users' read states this node's engine holds: all of them on one node; in
+    /// a cluster, those it owns (the others' are asked of their owner, and the
+    /// dispatches it makes are published to the other nodes).
+    public struct Ownership: Sendable {
+        public var isClustered: Bool
+        public var owns: @Sendable (Snowflake) -> Bool
+
+        public static let everything = Ownership(isClustered: false, owns: { _ in true })
+
+        public init(isClustered: Bool, owns: @escaping @Sendable (Snowflake) -> Bool) {
+            self.isClustered = isClustered
+            self.owns = owns
+        }
     }
 
     /// Acks the transport applies off the serving thread.
@@ -94,6 +113,8 @@ public struct GatewayCore {
     public let threadCount: Int
     /// `gateway_dispatches_total` by event name, kept so a dispatch costs no registry lookup.
     private var dispatchCounters: [String: Counter] = [:]
+    /// Which users this node owns (``Ownership/everything`` on one node).
+    public var ownership = Ownership.everything
     /// Where new session IDs come from (injectable so tests can predict them).
     var newSessionID: () -> String = GatewayCore.randomSessionID
 
@@ -298,15 +319,24 @@ public struct GatewayCore {
 
     private mutating func identify(_ user: Snowflake, connection id: Int) -> [Action] {
         connections[id]?.identifiedAt = ContinuousClock.now
-        if let states = engine.readStatesIfCached(of: user) {
-            return sendReady(id, user: user, states: states)
+        if ownership.owns(user), let states = engine.readStatesIfCached(of: user) {
+            return sendReady(id, user: user, states: states, versions: versions)
         }
         return [.loadForReady(connection: id, user: user)]
     }
 
-    /// The user's read states are loaded: READY.
-    public mutating func readyLoaded(_ id: Int, user: Snowflake, states: [ReadState]) -> [Action] {
-        sendReady(id, user: user, states: states)
+    /// The user's read states are loaded (here, or by their owner, in its `versions`):
+    /// READY.
+    public mutating func readyLoaded(_ id: Int, user: Snowflake, states: [ReadState], versions: ReadStateVersions? = nil) -> [Action] {
+        sendReady(id, user: user, states: states, versions: versions ?? self.versions)
+    }
+
+    /// Dispatches from another node, to this node's sessions of `users` (not published
+    /// again).
+    public mutating func deliverFromCluster(_ type: String, payload: [UInt8], toUsers users: [Snowflake]) -> [Action] {
+        var actions: [Action] = []
+        dispatch(type, payload: payload, toUsers: users, into: &actions)
+        return actions
     }
 
     /// READY could not be built (the store is unreachable): close 4000, the client may
@@ -315,7 +345,7 @@ public struct GatewayCore {
         close(id, .unknownError)
     }
 
-    private mutating func sendReady(_ id: Int, user: Snowflake, states: [ReadState]) -> [Action] {
+    private mutating func sendReady(_ id: Int, user: Snowflake, states: [ReadState], versions: ReadStateVersions) -> [Action] {
         guard let connection = connections[id], connection.closing == nil, connection.machine.phase == .identifying(user: user) else {
             return []
         }

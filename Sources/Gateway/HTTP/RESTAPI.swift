@@ -1,7 +1,8 @@
+import Cluster
 public import LWSTransport
 import Foundation
 public import ReadStatesModule
-import Snowflake
+public import Snowflake
 import Synchronization
 
 /// The HTTP routes beside the WebSocket: health and read states. Pure request in,
@@ -14,6 +15,7 @@ import Synchronization
 /// | `GET /metrics` | Prometheus text: connections, dispatches by event, READY build time, cache figures, flusher figures |
 /// | `GET /health` | 200 and cache figures once serving, 503 while starting or stopping |
 /// | `/api/…` | 503 while starting or stopping: a load balancer or client retries elsewhere |
+/// | `GET /api/gateway` | `{"url": "ws://…/gateway"}`: where the caller's sessions should connect (in a cluster, the node that owns the caller's read states) |
 /// | `GET /api/users/@me/read-states[?since=N]` | the caller's read states (since version N: the changed ones, `"partial": true`) |
 /// | `POST /api/channels` | create a channel (admin token) |
 /// | `POST /api/channels/{channel_id}/messages` | send a message (members only) |
@@ -30,7 +32,9 @@ public struct RESTAPI: Sendable {
     public let metrics: GatewayMetrics
     /// Sends messages through the running gateway (attached by ``GatewayServer``).
     public let messages = MessageRelay()
-    private let channelIDs = SnowflakeGenerator(worker: 0, process: 1)
+    /// Mints the IDs of channels created over HTTP (in a cluster, the node's generator,
+    /// whose worker number no other live node holds).
+    private let channelIDs: SnowflakeGenerator
     /// Whether the server is serving: while it is not (starting, or stopping after a
     /// signal), `/health` and every `/api/…` route answer 503.
     public let serving: @Sendable () -> Bool
@@ -38,6 +42,13 @@ public struct RESTAPI: Sendable {
     public let webClient: WebClientFiles?
     /// How versions go to clients (the store's generation), here and on the gateway.
     public let versions: ReadStateVersions
+    /// The node's cluster (`serve --cluster`), nil on one node.
+    public let cluster: GatewayCluster?
+    /// Read states here or at their owner.
+    public var router: ReadStateRouter { ReadStateRouter(engine: engine, versions: versions, cluster: cluster) }
+    /// This node's own gateway URL, for `GET /api/gateway` on one node (set once the
+    /// port is known).
+    let gatewayURL = OwnURL()
     /// Largest request body accepted.
     /// (16 KiB, as a gateway frame: a bulk ack of 100 states takes about 8 KiB.)
     public static let maximumBodyBytes = 16 * 1024
@@ -50,9 +61,13 @@ public struct RESTAPI: Sendable {
         metrics: GatewayMetrics = GatewayMetrics(),
         webClient: WebClientFiles? = nil,
         versions: ReadStateVersions = .random(),
+        cluster: GatewayCluster? = nil,
+        channelIDs: SnowflakeGenerator = SnowflakeGenerator(worker: 0, process: 1),
         serving: @escaping @Sendable () -> Bool
     ) {
+        self.channelIDs = channelIDs
         self.versions = versions
+        self.cluster = cluster
         self.webClient = webClient
         self.channelStore = channelStore
         self.metrics = metrics
@@ -73,6 +88,8 @@ public struct RESTAPI: Sendable {
             return health()
         case ("GET", ["metrics"]):
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.scrape())
+        case ("GET", ["api", "gateway"]):
+            return await withUser(request) { user in gateway(for: user) }
         case ("GET", ["api", "users", "@me", "read-states"]):
             return await withUser(request) { user in await readStates(of: user, since: request.queryArgument("since")) }
         case ("POST", let parts) where parts.count == 6 && parts[0] == "api" && parts[1] == "channels"
@@ -99,7 +116,21 @@ public struct RESTAPI: Sendable {
     private func health() -> HTTPResponse {
         guard serving() else { return .error(503, "not serving") }
         let statistics = engine.statistics
-        return .json(Health(status: "ok", readStates: statistics.readStates, users: statistics.users))
+        return .json(
+            Health(
+                status: "ok", readStates: statistics.readStates, users: statistics.users,
+                cluster: cluster.map { $0.node.health == .healthy ? "ok" : "degraded" }, node: cluster?.nodeID,
+                members: cluster?.node.members.ids
+            )
+        )
+    }
+
+    /// `GET /api/gateway`: the URL the caller's sessions should use. In a cluster, the
+    /// owner of the caller's read states (its sessions there skip a hop); the node's
+    /// own URL on one node, or while no owner is known.
+    private func gateway(for user: Snowflake) -> HTTPResponse {
+        let url = cluster?.owner(of: user)?.url ?? gatewayURL.value
+        return .json(GatewayURL(url: url))
     }
 
     private func withUser(_ request: HTTPRequest, _ body: (Snowflake) async -> HTTPResponse) async -> HTTPResponse {
@@ -136,6 +167,7 @@ public struct RESTAPI: Sendable {
             return .error(503, "the channel could not be saved: \(error)")
         }
         directory.add(channel)
+        cluster?.publish(channel: channel)
         return .json(directory.channel(channel.id).map(ChannelBody.init) ?? ChannelBody(channel), status: 201)
     }
 
@@ -171,7 +203,7 @@ public struct RESTAPI: Sendable {
             clientVersion = version
         }
         do {
-            let states = try await engine.readStates(of: user)
+            let (states, versions) = try await router.readStates(of: user)
             return .json(ReadStateList(states, versions: versions, since: clientVersion))
         } catch {
             return .error(503, "read states unavailable: \(error)")
@@ -201,19 +233,15 @@ public struct RESTAPI: Sendable {
         guard directory.isMember(user, of: channelID) else {
             return .refused(.missingAccess(channelID, op: .ack))
         }
-        do {
-            let change = try await engine.ack(
-                user: user,
-                channel: channelID,
-                messageID: messageID,
-                manual: options.manual ?? false,
-                mentionCount: options.mentionCount ?? 0
-            )
-            messages.publishAcks(user: user, changes: [change], manual: options.manual ?? false)
-            return .json(MessageAck(change, manual: options.manual ?? false, versions: versions))
-        } catch {
-            return .error(503, "read states unavailable: \(error)")
+        let manual = options.manual ?? false
+        let (changes, versions, failure) = await router.ack(
+            user: user, items: [.init(channel: channelID, message: messageID)], manual: manual, mentionCount: options.mentionCount ?? 0
+        )
+        messages.publishAcks(user: user, changes: changes, manual: manual, versions: versions)
+        guard let change = changes.first, failure == nil else {
+            return .error(503, "read states unavailable: \(failure.map { "\($0)" } ?? "no answer")")
         }
+        return .json(MessageAck(change, manual: manual, versions: versions))
     }
 }
 
@@ -231,17 +259,11 @@ extension RESTAPI {
         for entry in request.readStates where !directory.isMember(user, of: entry.channelId) {
             return .refused(.missingAccess(entry.channelId, op: .bulkAck))
         }
-        var changes: [ReadStateChange] = []
-        var failure: (any Error)?
-        do {
-            for entry in request.readStates {
-                changes.append(try await engine.ack(user: user, channel: entry.channelId, messageID: entry.messageId))
-            }
-        } catch {
-            failure = error
-        }
+        let (changes, versions, failure) = await router.ack(
+            user: user, items: request.readStates.map { .init(channel: $0.channelId, message: $0.messageId) }
+        )
         // Those applied before a failure stand, and the sessions hear of them.
-        messages.publishAcks(user: user, changes: changes, manual: false)
+        messages.publishAcks(user: user, changes: changes, manual: false, versions: versions)
         if let failure { return .error(503, "read states unavailable: \(failure)") }
         return .json(BulkAckAnswer(readStates: changes.map { MessageAck($0, manual: false, versions: versions) }))
     }
@@ -264,6 +286,24 @@ private struct Health: Encodable {
     var status: String
     var readStates: Int
     var users: Int
+    /// In a cluster: "ok", or "degraded" while Redis is unreachable (the node serves
+    /// the users it owns alone).
+    var cluster: String?
+    var node: String?
+    var members: [String]?
+}
+
+/// The node's own gateway URL, known once its port is.
+final class OwnURL: Sendable {
+    private let url = Mutex("")
+    var value: String {
+        get { url.withLock { $0 } }
+        set { url.withLock { $0 = newValue } }
+    }
+}
+
+private struct GatewayURL: Encodable {
+    var url: String
 }
 
 private struct NewMessage: Decodable {

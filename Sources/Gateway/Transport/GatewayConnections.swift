@@ -9,7 +9,8 @@ import Snowflake
 /// transport, close, load a user off the thread). It decides nothing of the protocol.
 final class GatewayConnections {
     private var core: GatewayCore
-    private let engine: ReadStates
+    /// The engine here, or the user's owner in a cluster: loads and acks off the thread.
+    private let router: ReadStateRouter
     private let inbox: ServiceInbox
     private var sockets: [Int: WebSocketConnection] = [:]
     /// This thread's transport, set once it is created (it needs its handler first).
@@ -23,11 +24,11 @@ final class GatewayConnections {
     private let figures: GatewayMetrics.ThreadFigures
 
     init(
-        core: GatewayCore, engine: ReadStates, inbox: ServiceInbox, compression: ZlibStreamSettings = ZlibStreamSettings(),
+        core: GatewayCore, router: ReadStateRouter, inbox: ServiceInbox, compression: ZlibStreamSettings = ZlibStreamSettings(),
         threads: ServiceThreads? = nil
     ) {
         self.core = core
-        self.engine = engine
+        self.router = router
         self.inbox = inbox
         self.compression = compression
         self.threads = threads
@@ -83,14 +84,18 @@ final class GatewayConnections {
 
     func goAway() { perform(core.goAway()) }
 
-    func readyLoaded(_ id: Int, user: Snowflake, states: [ReadState]) {
-        perform(core.readyLoaded(id, user: user, states: states))
+    func readyLoaded(_ id: Int, user: Snowflake, states: [ReadState], versions: ReadStateVersions) {
+        perform(core.readyLoaded(id, user: user, states: states, versions: versions))
     }
 
     func readyFailed(_ id: Int) { perform(core.readyFailed(id)) }
 
-    func acked(user: Snowflake, changes: [ReadStateChange], manual: Bool) {
-        perform(core.acked(user: user, changes: changes, manual: manual))
+    func acked(user: Snowflake, changes: [ReadStateChange], manual: Bool, versions: ReadStateVersions?) {
+        perform(core.acked(user: user, changes: changes, manual: manual, versions: versions))
+    }
+
+    func deliverFromCluster(_ type: String, payload: [UInt8], toUsers users: [Snowflake]) {
+        perform(core.deliverFromCluster(type, payload: payload, toUsers: users))
     }
 
     func requestFailed(_ id: Int, _ error: RequestError) { perform(core.requestFailed(id, error)) }
@@ -131,40 +136,33 @@ final class GatewayConnections {
                 // This thread's connection: its core hears of it and closes it.
                 perform(core.closeTakenOver(id, code))
             case .loadForReady(let id, let user):
-                let engine = engine, inbox = inbox
+                let router = router, inbox = inbox
                 Task {
                     do {
-                        inbox.post(.readyLoaded(connection: id, user: user, states: try await engine.readStates(of: user)))
+                        // From the owner in a cluster: a timeout there closes 4000 here.
+                        let (states, versions) = try await router.readStates(of: user)
+                        inbox.post(.readyLoaded(connection: id, user: user, states: states, versions: versions))
                     } catch {
                         inbox.post(.readyFailed(connection: id))
                     }
                 }
             case .ackUncached(let acks):
-                let engine = engine, inbox = inbox
+                let router = router, inbox = inbox
                 Task {
                     // Those applied before a failure stand, and the sessions hear of them.
-                    var changes: [ReadStateChange] = []
-                    var failure: (any Error)?
-                    do {
-                        for item in acks.items {
-                            changes.append(
-                                try await engine.ack(
-                                    user: acks.user, channel: item.channel, messageID: item.message, manual: acks.manual,
-                                    mentionCount: acks.mentionCount
-                                )
-                            )
-                        }
-                    } catch {
-                        failure = error
-                    }
-                    inbox.post(.acked(user: acks.user, changes: changes, manual: acks.manual))
+                    let (changes, versions, failure) = await router.ack(
+                        user: acks.user, items: acks.items, manual: acks.manual, mentionCount: acks.mentionCount
+                    )
+                    inbox.post(.acked(user: acks.user, changes: changes, manual: acks.manual, versions: versions))
                     if let failure, let id = acks.connection {
                         inbox.post(.requestFailed(connection: id, .unavailable("\(failure)", op: acks.op)))
                     }
                 }
             case .mentionUncached(let users, let channel, let message):
-                let engine = engine
-                Task { _ = try? await engine.mention(users: users, channel: channel, messageID: message) }
+                let router = router
+                Task { await router.mention(users: users, channel: channel, message: message) }
+            case .publish(let type, let target, let message, let payload):
+                router.cluster?.publish(type, target: target, message: message, payload: payload)
             }
         }
     }

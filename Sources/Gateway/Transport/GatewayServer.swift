@@ -58,6 +58,12 @@ public final class GatewayServer: Sendable {
         let router = count > 1 ? ServiceThreads(inboxes) : nil
         // Messages sent over HTTP go through the first thread, like any other client's.
         rest.messages.attach(inboxes[0])
+        // Dispatches from other nodes: spread over the threads by their first user (any
+        // thread reaches every session; the connection's thread restores `s` order).
+        rest.cluster?.attach { delivery in
+            let thread = Int((delivery.users.first?.rawValue ?? 0) % UInt64(count))
+            inboxes[thread].post(.fromCluster(type: delivery.type, users: delivery.users, payload: delivery.payload))
+        }
         let sessions = SharedSessions(
             // One shard with one thread: exactly the single registry it was.
             shards: count == 1 ? 1 : 64,
@@ -81,7 +87,7 @@ public final class GatewayServer: Sendable {
                         name: "lws-service-\(index)",
                         setUp: { [configuration] () throws(TransportError) -> ServiceLoop in
                             let scheme = configuration.tlsCertificatePath == nil ? "ws" : "wss"
-                            let core = GatewayCore(
+                            var core = GatewayCore(
                                 engine: rest.engine,
                                 directory: rest.directory,
                                 tokens: rest.tokens,
@@ -93,8 +99,11 @@ public final class GatewayServer: Sendable {
                                 thread: index,
                                 threadCount: count
                             )
+                            if let cluster = rest.cluster {
+                                core.ownership = GatewayCore.Ownership(isClustered: true, owns: { cluster.isLocal($0) })
+                            }
                             let websockets = GatewayConnections(
-                                core: core, engine: rest.engine, inbox: inbox, compression: configuration.compression, threads: router
+                                core: core, router: rest.router, inbox: inbox, compression: configuration.compression, threads: router
                             )
                             let loop = ServiceLoop(rest: rest, websockets: websockets, inbox: inbox)
                             var transport = LWSServer.Configuration(host: configuration.host, port: bindPort)
@@ -110,6 +119,7 @@ public final class GatewayServer: Sendable {
                             websockets.server = server
                             websockets.resumeURL = "\(scheme)://\(configuration.host):\(server.listenPort)/gateway"
                             listening.port.store(server.listenPort, ordering: .releasing)
+                            if index == 0 { rest.gatewayURL.value = websockets.resumeURL }
                             server.attach(inbox.events)
                             return loop
                         },
@@ -165,9 +175,9 @@ public final class GatewayServer: Sendable {
 /// Work other threads hand to the service thread.
 enum ServiceEvent: Sendable {
     case httpResponse(connection: Int, HTTPResponse)
-    case readyLoaded(connection: Int, user: Snowflake, states: [ReadState])
+    case readyLoaded(connection: Int, user: Snowflake, states: [ReadState], versions: ReadStateVersions)
     case readyFailed(connection: Int)
-    case acked(user: Snowflake, changes: [ReadStateChange], manual: Bool)
+    case acked(user: Snowflake, changes: [ReadStateChange], manual: Bool, versions: ReadStateVersions?)
     case requestFailed(connection: Int, RequestError)
     /// A message sent over HTTP, performed on the service thread like SEND_MESSAGE.
     case sendMessage(MessageRequest)
@@ -177,6 +187,8 @@ enum ServiceEvent: Sendable {
     case goAway
     /// Sends and closes another thread's core decided for this thread's connections.
     case fromOtherThread([GatewayCore.Action])
+    /// A dispatch from another node, for this node's sessions of `users`.
+    case fromCluster(type: String, users: [Snowflake], payload: [UInt8])
 }
 
 /// Every service thread's inbox, by thread index.

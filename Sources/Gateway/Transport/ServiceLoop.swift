@@ -63,14 +63,16 @@ final class ServiceLoop: LWSServerHandler {
         for event in inbox.drain() {
             switch event {
             case .httpResponse(let id, let response): server.respond(id, response)
-            case .readyLoaded(let id, let user, let states): websockets.readyLoaded(id, user: user, states: states)
+            case .readyLoaded(let id, let user, let states, let versions): websockets.readyLoaded(id, user: user, states: states, versions: versions)
             case .readyFailed(let id): websockets.readyFailed(id)
-            case .acked(let user, let changes, let manual): websockets.acked(user: user, changes: changes, manual: manual)
+            case .acked(let user, let changes, let manual, let versions):
+                websockets.acked(user: user, changes: changes, manual: manual, versions: versions)
             case .requestFailed(let id, let error): websockets.requestFailed(id, error)
             case .sendMessage(let request): websockets.sendMessage(request)
             case .tick: websockets.tick()
             case .goAway: websockets.goAway()
             case .fromOtherThread(let actions): websockets.perform(actions)
+            case .fromCluster(let type, let users, let payload): websockets.deliverFromCluster(type, payload: payload, toUsers: users)
             }
         }
     }

@@ -1,0 +1,249 @@
+import ReadStatesModule
+public import Snowflake
+
+/// Whose sessions a dispatch from another node is for.
+public enum ClusterDispatchTarget: Equatable, Sendable {
+    case users([Snowflake])
+    /// The channel's members (each node looks them up in its own directory).
+    case channel(Snowflake)
+}
+
+/// What gateway nodes say to each other over the cluster (``ClusterNode``), in a small
+/// binary form: one byte of kind, then fixed-width integers and length-prefixed bytes.
+/// Each kind names who sends it and who acts on it.
+enum ClusterMessage: Equatable, Sendable {
+    /// To every node (broadcast): deliver a dispatch, already encoded as `d`, to the
+    /// local sessions of `target`. `message` is MESSAGE_CREATE's ID (the channel's
+    /// newest message on every node).
+    case dispatch(type: String, target: ClusterDispatchTarget, message: Snowflake?, payload: [UInt8])
+    /// To a user's owner (request): the user's read states for READY or the REST API.
+    case readStates(user: Snowflake)
+    /// To a user's owner (request): apply acks; the reply is ``AckReply``.
+    case ack(user: Snowflake, items: [GatewayCore.AckItem], manual: Bool, mentionCount: Int)
+    /// To a user's owner (message): count a mention in `channel` for each of `users`.
+    case mentions(users: [Snowflake], channel: Snowflake, message: Snowflake)
+    /// To every node: a channel was created or changed.
+    case channel(ChatChannel)
+    /// To every node: the sender has written the states of the users it no longer owns
+    /// under `membership` (a hash of the member set), and let them go.
+    case released(membership: UInt64)
+
+    /// A reply to ``readStates(user:)`` or ``ack(user:items:manual:mentionCount:)``:
+    /// the states, and the owner's generation they are versioned in.
+    struct StatesReply: Equatable, Sendable {
+        var generation: UInt32
+        var states: [ReadState]
+        /// For an ack: which of `states` changed (one flag per state, in order).
+        var updated: [Bool]
+        /// For an ack: why the acks from `states.count` on were not applied.
+        var failure: String?
+    }
+
+    private enum Kind: UInt8 {
+        case dispatch = 1, readStates, ack, mentions, channel, released
+    }
+
+    var encoded: [UInt8] {
+        var writer = ClusterWriter()
+        switch self {
+        case .dispatch(let type, let target, let message, let payload):
+            writer.byte(Kind.dispatch.rawValue)
+            writer.string(type)
+            switch target {
+            case .users(let users):
+                writer.byte(0)
+                writer.ids(users)
+            case .channel(let channel):
+                writer.byte(1)
+                writer.id(channel)
+            }
+            writer.id(message ?? Snowflake(rawValue: 0))
+            writer.bytes(payload)
+        case .readStates(let user):
+            writer.byte(Kind.readStates.rawValue)
+            writer.id(user)
+        case .ack(let user, let items, let manual, let mentionCount):
+            writer.byte(Kind.ack.rawValue)
+            writer.id(user)
+            writer.byte(manual ? 1 : 0)
+            writer.integer(UInt64(mentionCount))
+            writer.integer(UInt64(items.count))
+            for item in items {
+                writer.id(item.channel)
+                writer.id(item.message)
+            }
+        case .mentions(let users, let channel, let message):
+            writer.byte(Kind.mentions.rawValue)
+            writer.ids(users)
+            writer.id(channel)
+            writer.id(message)
+        case .channel(let channel):
+            writer.byte(Kind.channel.rawValue)
+            writer.id(channel.id)
+            writer.string(channel.name)
+            writer.ids(channel.members)
+            writer.id(channel.lastMessageID ?? Snowflake(rawValue: 0))
+        case .released(let membership):
+            writer.byte(Kind.released.rawValue)
+            writer.integer(membership)
+        }
+        return writer.output
+    }
+
+    /// nil for bytes this version cannot read (never trusted blindly: another node may
+    /// run a newer release).
+    init?(decoding bytes: [UInt8]) {
+        var reader = ClusterReader(bytes)
+        guard let raw = reader.byte(), let kind = Kind(rawValue: raw) else { return nil }
+        switch kind {
+        case .dispatch:
+            guard let type = reader.string(), let form = reader.byte() else { return nil }
+            let target: ClusterDispatchTarget
+            switch form {
+            case 0:
+                guard let users = reader.ids() else { return nil }
+                target = .users(users)
+            case 1:
+                guard let channel = reader.id() else { return nil }
+                target = .channel(channel)
+            default:
+                return nil
+            }
+            guard let message = reader.id(), let payload = reader.bytes() else { return nil }
+            self = .dispatch(type: type, target: target, message: message.rawValue == 0 ? nil : message, payload: payload)
+        case .readStates:
+            guard let user = reader.id() else { return nil }
+            self = .readStates(user: user)
+        case .ack:
+            guard let user = reader.id(), let manual = reader.byte(), let mentions = reader.integer(), let count = reader.integer(),
+                count <= 1_000
+            else { return nil }
+            var items: [GatewayCore.AckItem] = []
+            for _ in 0..<count {
+                guard let channel = reader.id(), let message = reader.id() else { return nil }
+                items.append(.init(channel: channel, message: message))
+            }
+            self = .ack(user: user, items: items, manual: manual != 0, mentionCount: Int(clamping: mentions))
+        case .mentions:
+            guard let users = reader.ids(), let channel = reader.id(), let message = reader.id() else { return nil }
+            self = .mentions(users: users, channel: channel, message: message)
+        case .channel:
+            guard let id = reader.id(), let name = reader.string(), let members = reader.ids(), let last = reader.id() else { return nil }
+            self = .channel(ChatChannel(id: id, name: name, members: members, lastMessageID: last.rawValue == 0 ? nil : last))
+        case .released:
+            guard let membership = reader.integer() else { return nil }
+            self = .released(membership: membership)
+        }
+        guard reader.isAtEnd else { return nil }
+    }
+}
+
+extension ClusterMessage.StatesReply {
+    var encoded: [UInt8] {
+        var writer = ClusterWriter()
+        writer.integer(UInt64(generation))
+        writer.integer(UInt64(states.count))
+        for (index, state) in states.enumerated() {
+            writer.id(state.channelID)
+            writer.id(state.lastMessageID)
+            writer.integer(UInt64(state.mentionCount))
+            writer.integer(UInt64(state.version))
+            writer.byte(index < updated.count && updated[index] ? 1 : 0)
+        }
+        writer.string(failure ?? "")
+        return writer.output
+    }
+
+    init?(decoding bytes: [UInt8]) {
+        var reader = ClusterReader(bytes)
+        guard let generation = reader.integer(), let count = reader.integer(), count <= 1 << 20 else { return nil }
+        var states: [ReadState] = []
+        var updated: [Bool] = []
+        for _ in 0..<count {
+            guard let channel = reader.id(), let last = reader.id(), let mentions = reader.integer(), let version = reader.integer(),
+                let flag = reader.byte()
+            else { return nil }
+            states.append(
+                ReadState(channelID: channel, lastMessageID: last, mentionCount: Int(clamping: mentions), version: UInt32(truncatingIfNeeded: version))
+            )
+            updated.append(flag != 0)
+        }
+        guard let failure = reader.string(), reader.isAtEnd else { return nil }
+        self.init(generation: UInt32(truncatingIfNeeded: generation), states: states, updated: updated, failure: failure.isEmpty ? nil : failure)
+    }
+
+    /// The acks' changes, as the engine returned them on the owner.
+    var changes: [ReadStateChange] {
+        zip(states, updated).map { $1 ? .updated($0) : .unchanged($0) }
+    }
+}
+
+/// Appends big-endian integers and length-prefixed bytes.
+struct ClusterWriter {
+    private(set) var output: [UInt8] = []
+
+    mutating func byte(_ value: UInt8) { output.append(value) }
+
+    mutating func integer(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { output.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    mutating func id(_ value: Snowflake) { integer(value.rawValue) }
+
+    mutating func ids(_ values: [Snowflake]) {
+        integer(UInt64(values.count))
+        for value in values { id(value) }
+    }
+
+    mutating func bytes(_ value: [UInt8]) {
+        integer(UInt64(value.count))
+        output += value
+    }
+
+    mutating func string(_ value: String) { bytes(Array(value.utf8)) }
+}
+
+/// Reads what ``ClusterWriter`` wrote; every read is bounds-checked (nil past the end).
+struct ClusterReader {
+    private let input: [UInt8]
+    private var position = 0
+
+    init(_ input: [UInt8]) { self.input = input }
+
+    var isAtEnd: Bool { position == input.count }
+
+    mutating func byte() -> UInt8? {
+        guard position < input.count else { return nil }
+        defer { position += 1 }
+        return input[position]
+    }
+
+    mutating func integer() -> UInt64? {
+        guard input.count - position >= 8 else { return nil }
+        var value: UInt64 = 0
+        for index in position..<(position + 8) { value = value << 8 | UInt64(input[index]) }
+        position += 8
+        return value
+    }
+
+    mutating func id() -> Snowflake? { integer().map { Snowflake(rawValue: $0) } }
+
+    mutating func ids() -> [Snowflake]? {
+        guard let count = integer(), count <= UInt64(input.count - position) / 8 else { return nil }
+        var values: [Snowflake] = []
+        values.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let value = id() else { return nil }
+            values.append(value)
+        }
+        return values
+    }
+
+    mutating func bytes() -> [UInt8]? {
+        guard let count = integer(), count <= UInt64(input.count - position) else { return nil }
+        defer { position += Int(count) }
+        return Array(input[position..<(position + Int(count))])
+    }
+
+    mutating func string() -> String? { bytes().map { String(decoding: $0, as: UTF8.self) } }
+}

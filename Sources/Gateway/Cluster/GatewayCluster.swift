@@ -1,0 +1,278 @@
+public import Cluster
+public import Logging
+import Prometheus
+public import ReadStatesModule
+public import Snowflake
+import Synchronization
+
+/// The gateway's side of a cluster (`serve --cluster`): which node owns a user's read
+/// states, the requests and messages that reach them there, the dispatches that reach
+/// sessions on other nodes, channels created elsewhere, and users moving between
+/// owners when nodes come and go. The Redis side is ``ClusterNode``.
+///
+/// Ownership: the live node that wins the user's ID by rendezvous hashing. Only the
+/// owner changes a user's read states and writes them to the store; another node asks
+/// it (``ReadStateRouter``). When the member set changes, each node drops from its
+/// cache the users it no longer owns, writes their changes, then says so to all
+/// (`released`); a new owner's loads of those users wait for that (``HandoffGate``).
+public final class GatewayCluster: Sendable {
+    public let node: ClusterNode
+    let engine: ReadStates
+    let directory: ChannelDirectory
+    let versions: ReadStateVersions
+    let gate: HandoffGate
+    /// Writes everything pending in the write-behind now (after a release).
+    let flush: @Sendable () async throws -> Void
+    let logger: Logger
+    let figures: Figures
+    /// Hands a dispatch from another node to a service thread (set by ``GatewayServer``).
+    private let delivery = Mutex<(@Sendable (ClusterDelivery) -> Void)?>(nil)
+    /// Membership changes are handled one after another, in order.
+    private let releases = Mutex<Task<Void, Never>?>(nil)
+
+    /// A dispatch from another node for this node's sessions.
+    struct ClusterDelivery: Sendable {
+        var type: String
+        var users: [Snowflake]
+        var payload: [UInt8]
+    }
+
+    struct Figures: Sendable {
+        let forwarded: Counter
+        let forwardFailures: Counter
+        let forwardLatency: DurationHistogram
+        let ownershipMoves: Counter
+        let deliveredIn: Counter
+    }
+
+    public init(
+        configuration: ClusterNode.Configuration,
+        engine: ReadStates,
+        directory: ChannelDirectory,
+        versions: ReadStateVersions,
+        gate: HandoffGate,
+        metrics: GatewayMetrics,
+        logger: Logger,
+        flush: @escaping @Sendable () async throws -> Void
+    ) throws(ClusterError) {
+        let target = HandlerTarget()
+        var handlers = ClusterNode.Handlers()
+        handlers.message = { from, body in target.cluster?.received(body, from: from) }
+        handlers.request = { from, body, reply in
+            guard let cluster = target.cluster else { return reply(.failure(.stopped)) }
+            cluster.answer(body, from: from, reply: reply)
+        }
+        handlers.membership = { before, after in target.cluster?.membershipChanged(from: before, to: after) }
+        node = try ClusterNode(configuration: configuration, handlers: handlers, logger: logger)
+        self.engine = engine
+        self.directory = directory
+        self.versions = versions
+        self.gate = gate
+        self.flush = flush
+        self.logger = logger
+        let registry = metrics.registry
+        figures = Figures(
+            forwarded: registry.makeCounter(name: "cluster_requests_total", help: "Requests this node sent to a user's owner."),
+            forwardFailures: registry.makeCounter(
+                name: "cluster_request_failures_total", help: "Requests to an owner that failed (timeout, owner gone, Redis down)."
+            ),
+            forwardLatency: registry.makeDurationHistogram(
+                name: "cluster_request_seconds",
+                buckets: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000, 2_000_000].map { .microseconds($0) },
+                help: "From a request to its owner's reply."
+            ),
+            ownershipMoves: registry.makeCounter(
+                name: "cluster_ownership_moves_total", help: "Users this node let go of because another node now owns them."
+            ),
+            deliveredIn: registry.makeCounter(name: "cluster_dispatches_in_total", help: "Dispatches from other nodes delivered here.")
+        )
+        metrics.addSource { [node] in
+            let statistics = node.statistics
+            return [
+                ("cluster_messages_out", Double(statistics.messagesOut)),
+                ("cluster_messages_in", Double(statistics.messagesIn)),
+                ("cluster_redis_reconnects", Double(statistics.reconnects)),
+                ("cluster_members", Double(node.members.members.count)),
+                ("cluster_membership_changes", Double(statistics.membershipChanges)),
+                ("cluster_degraded", node.health == .degraded ? 1 : 0),
+            ]
+        }
+        target.cluster = self
+    }
+
+    public var nodeID: String { node.configuration.nodeID }
+
+    /// Joins: returns this node's Snowflake worker number (0-1023) once it is a member.
+    public func start() async throws(ClusterError) -> Int {
+        try await node.start()
+    }
+
+    /// Leaves cleanly: out of the member set at once (the others take this node's users
+    /// without waiting for its TTL), every user released and written (the others' loads
+    /// wait for that), then the connections closed. Requests that still come are
+    /// refused (this node owns no one any more); mentions go on to the new owners.
+    public func leave() async {
+        await node.withdraw()
+        await releases.withLock { $0 }?.value
+        await node.close()
+    }
+
+    /// The node that owns `user`'s read states (nil before the first member set).
+    public func owner(of user: Snowflake) -> Membership.Member? {
+        node.members.owner(of: user.rawValue)
+    }
+
+    /// Whether this node owns `user` (also when no member set is known yet).
+    public func isLocal(_ user: Snowflake) -> Bool {
+        guard let owner = owner(of: user) else { return true }
+        return owner.id == nodeID
+    }
+
+    func attach(delivery: @escaping @Sendable (ClusterDelivery) -> Void) {
+        self.delivery.withLock { $0 = delivery }
+    }
+
+    // MARK: Out
+
+    /// A dispatch delivered here, for the sessions of `target` on the other nodes.
+    func publish(_ type: String, target: ClusterDispatchTarget, message: Snowflake?, payload: [UInt8]) {
+        node.broadcast(ClusterMessage.dispatch(type: type, target: target, message: message, payload: payload).encoded)
+    }
+
+    /// A channel created or changed here, for the other nodes' directories.
+    public func publish(channel: ChatChannel) {
+        node.broadcast(ClusterMessage.channel(channel).encoded)
+    }
+
+    /// Asks `user`'s owner; the reply's states come versioned in the owner's generation.
+    func request(_ message: ClusterMessage, to owner: String) async throws -> ClusterMessage.StatesReply {
+        let start = ContinuousClock.now
+        figures.forwarded.increment()
+        do {
+            let bytes = try await node.request(message.encoded, to: owner)
+            figures.forwardLatency.record(ContinuousClock.now - start)
+            guard let reply = ClusterMessage.StatesReply(decoding: bytes) else { throw ClusterError.redis("an unreadable reply from \(owner)") }
+            return reply
+        } catch {
+            figures.forwardFailures.increment()
+            throw error
+        }
+    }
+
+    /// Mentions for users owned elsewhere: one message per owner.
+    func sendMentions(_ users: [Snowflake], channel: Snowflake, message: Snowflake, to owner: String) {
+        node.send(ClusterMessage.mentions(users: users, channel: channel, message: message).encoded, to: owner)
+    }
+
+    // MARK: In (on the cluster's thread: hand work on)
+
+    private func received(_ body: [UInt8], from sender: String) {
+        guard let message = ClusterMessage(decoding: body) else {
+            logger.warning("cluster: an unreadable message", metadata: ["from": "\(sender)", "bytes": "\(body.count)"])
+            return
+        }
+        switch message {
+        case .dispatch(let type, let target, let messageID, let payload):
+            let users: [Snowflake]
+            switch target {
+            case .users(let list):
+                users = list
+            case .channel(let channel):
+                if let messageID { directory.recordMessage(messageID, in: channel) }
+                users = directory.channel(channel)?.members ?? []
+            }
+            figures.deliveredIn.increment()
+            delivery.withLock { $0 }?(ClusterDelivery(type: type, users: users, payload: payload))
+        case .mentions(let users, let channel, let messageID):
+            let router = ReadStateRouter(engine: engine, versions: versions, cluster: self)
+            Task { await router.mention(users: users, channel: channel, message: messageID, from: sender) }
+        case .channel(let channel):
+            directory.add(channel)
+        case .released(let membership):
+            gate.released(by: sender, membership: membership)
+        case .readStates, .ack:
+            logger.warning("cluster: a request sent as a message", metadata: ["from": "\(sender)"])
+        }
+    }
+
+    private func answer(_ body: [UInt8], from sender: String, reply: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void) {
+        guard let message = ClusterMessage(decoding: body) else { return reply(.failure(.redis("unreadable request"))) }
+        // Sent by a node whose member set is behind or ahead of this one's: on to the
+        // owner this node sees (never back to the sender: then the two disagree for a
+        // moment, and the request fails rather than bounce).
+        if case .readStates(let user) = message, !isLocal(user) { return forward(body, about: user, from: sender, reply: reply) }
+        if case .ack(let user, _, _, _) = message, !isLocal(user) { return forward(body, about: user, from: sender, reply: reply) }
+        switch message {
+        case .readStates(let user):
+            Task { [engine, versions] in
+                do {
+                    let states = try await engine.readStates(of: user)
+                    reply(.success(ClusterMessage.StatesReply(generation: versions.generation, states: states, updated: [], failure: nil).encoded))
+                } catch {
+                    reply(.failure(.redis("read states unavailable: \(error)")))
+                }
+            }
+        case .ack(let user, let items, let manual, let mentionCount):
+            Task { [engine, versions] in
+                var changes: [ReadStateChange] = []
+                var failure: String?
+                for item in items {
+                    do {
+                        changes.append(
+                            try await engine.ack(user: user, channel: item.channel, messageID: item.message, manual: manual, mentionCount: mentionCount)
+                        )
+                    } catch {
+                        failure = "\(error)"
+                        break
+                    }
+                }
+                let answer = ClusterMessage.StatesReply(
+                    generation: versions.generation, states: changes.map(\.state), updated: changes.map(\.isUpdated), failure: failure
+                )
+                reply(.success(answer.encoded))
+            }
+        default:
+            reply(.failure(.redis("not a request")))
+        }
+    }
+
+    private func forward(
+        _ body: [UInt8], about user: Snowflake, from sender: String, reply: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void
+    ) {
+        guard let owner = owner(of: user)?.id, owner != sender, owner != nodeID else {
+            return reply(.failure(.redis("not the owner of \(user.rawValue) (the member set is changing)")))
+        }
+        figures.forwarded.increment()
+        node.request(body, to: owner, completion: reply)
+    }
+
+    /// Users whose owner is now another node leave this cache; their changes are
+    /// written; then every node hears that this one released for the new member set.
+    private func membershipChanged(from before: Membership, to after: Membership) {
+        gate.membershipChanged(from: before, to: after)
+        let me = nodeID
+        releases.withLock { previous in
+            let earlier = previous
+            previous = Task { [engine, flush, figures, logger, node] in
+                await earlier?.value
+                let moved = engine.release { after.owner(of: $0.rawValue).map { $0.id != me } ?? false }
+                do {
+                    try await flush()
+                } catch {
+                    logger.error("cluster: could not write the states of users moving away", metadata: ["error": "\(error)"])
+                }
+                if moved > 0 {
+                    figures.ownershipMoves.increment(by: Int64(moved))
+                    logger.info("cluster: users moved to other owners", metadata: ["users": "\(moved)", "members": "\(after.ids.joined(separator: ","))"])
+                }
+                node.broadcast(ClusterMessage.released(membership: HandoffGate.hash(after)).encoded)
+            }
+        }
+    }
+}
+
+/// Where the node's handlers find the cluster once it exists (set once in `init`,
+/// before the node starts and so before any handler runs).
+private final class HandlerTarget: @unchecked Sendable {
+    weak var cluster: GatewayCluster?
+}

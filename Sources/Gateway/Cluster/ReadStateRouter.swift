@@ -1,0 +1,88 @@
+import Cluster
+public import ReadStatesModule
+public import Snowflake
+
+/// Read states wherever their owner is: this node's engine for the users it owns (all
+/// of them without a cluster), a request to the owner for the others. What the gateway
+/// and the REST API do off the service thread goes through here; the core's inline
+/// calls use the engine only for users this node owns.
+public struct ReadStateRouter: Sendable {
+    public let engine: ReadStates
+    /// How this node's own versions reach clients.
+    public let versions: ReadStateVersions
+    public let cluster: GatewayCluster?
+
+    public init(engine: ReadStates, versions: ReadStateVersions, cluster: GatewayCluster? = nil) {
+        self.engine = engine
+        self.versions = versions
+        self.cluster = cluster
+    }
+
+    /// Whether this node owns `user` (always without a cluster).
+    public func isLocal(_ user: Snowflake) -> Bool {
+        cluster?.isLocal(user) ?? true
+    }
+
+    /// The owner's node ID when it is another node.
+    func remoteOwner(of user: Snowflake) -> String? {
+        guard let cluster, let owner = cluster.owner(of: user), owner.id != cluster.nodeID else { return nil }
+        return owner.id
+    }
+
+    /// The user's read states (loaded on a miss), and the versions they are in.
+    public func readStates(of user: Snowflake) async throws -> (states: [ReadState], versions: ReadStateVersions) {
+        if let cluster, let owner = remoteOwner(of: user) {
+            let reply = try await cluster.request(.readStates(user: user), to: owner)
+            return (reply.states, ReadStateVersions(generation: reply.generation))
+        }
+        return (try await engine.readStates(of: user), versions)
+    }
+
+    /// Applies acks in order. Those applied before a failure stand and are returned
+    /// with it.
+    public func ack(
+        user: Snowflake, items: [GatewayCore.AckItem], manual: Bool = false, mentionCount: Int = 0
+    ) async -> (changes: [ReadStateChange], versions: ReadStateVersions, failure: (any Error)?) {
+        if let cluster, let owner = remoteOwner(of: user) {
+            do {
+                let reply = try await cluster.request(.ack(user: user, items: items, manual: manual, mentionCount: mentionCount), to: owner)
+                return (reply.changes, ReadStateVersions(generation: reply.generation), reply.failure.map { RemoteFailure(description: $0) })
+            } catch {
+                return ([], versions, error)
+            }
+        }
+        var changes: [ReadStateChange] = []
+        for item in items {
+            do {
+                changes.append(
+                    try await engine.ack(user: user, channel: item.channel, messageID: item.message, manual: manual, mentionCount: mentionCount)
+                )
+            } catch {
+                return (changes, versions, error)
+            }
+        }
+        return (changes, versions, nil)
+    }
+
+    /// Counts a mention for each user: here for those this node owns, one message per
+    /// other owner for the rest. (`from`: the node that sent these here, which is not
+    /// sent them back even if the member sets disagree for a moment.)
+    public func mention(users: [Snowflake], channel: Snowflake, message: Snowflake, from sender: String? = nil) async {
+        var local: [Snowflake] = []
+        var elsewhere: [String: [Snowflake]] = [:]
+        for user in users {
+            if let owner = remoteOwner(of: user), owner != sender {
+                elsewhere[owner, default: []].append(user)
+            } else {
+                local.append(user)
+            }
+        }
+        for (owner, group) in elsewhere { cluster?.sendMentions(group, channel: channel, message: message, to: owner) }
+        if !local.isEmpty { _ = try? await engine.mention(users: local, channel: channel, messageID: message) }
+    }
+}
+
+/// The owner applied some acks and then failed: its reason.
+struct RemoteFailure: Error, CustomStringConvertible {
+    var description: String
+}
