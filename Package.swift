@@ -42,7 +42,10 @@ let package = Package(
         // zlib-stream transport compression (Discord's `?compress=zlib-stream`).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The cluster's Redis client (hiredis, with its libev adapter: replies on our loop).
-        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev", "libev-dev"])]),
+        // No pkgConfig: hiredis.pc's only flag (-D_FILE_OFFSET_BITS=64, a no-op on 64-bit)
+        // is one SwiftPM refuses with a warning on every build; the headers are in
+        // /usr/include/hiredis.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev", "libev-dev"])]),
         // glibc's `mallopt` for the servers' arenas (part of libc: nothing to install).
         .systemLibrary(name: "CMalloc"),
         .target(name: "Snowflake", swiftSettings: swiftSettings),

@@ -1,0 +1,76 @@
+import Cluster
+@testable import Gateway
+import Snowflake
+import Synchronization
+import Testing
+import TestSupport
+
+/// A user moving to this node is loaded only once its previous owner has written it
+/// and let it go: the gate holds such loads until that node's release, and holds
+/// nothing else.
+@Suite struct HandoffGateTests {
+    let two = Membership([.init(id: "a", url: "ws://a"), .init(id: "b", url: "ws://b")])
+    let three = Membership([.init(id: "a", url: "ws://a"), .init(id: "b", url: "ws://b"), .init(id: "c", url: "ws://c")])
+
+    /// A user that `after` gives to `newOwner` and `before` gave to `previous`.
+    func user(movingFrom previous: String, to newOwner: String, before: Membership, after: Membership) -> Snowflake {
+        for raw in UInt64(1)...100_000 where before.owner(of: raw)?.id == previous && after.owner(of: raw)?.id == newOwner {
+            return Snowflake(rawValue: raw)
+        }
+        fatalError("no such user")
+    }
+
+    @Test func aLoadOfAUserThatMovedHereWaitsForItsPreviousOwnersRelease() async throws {
+        let gate = HandoffGate(me: "c", timeout: .seconds(60))
+        let moving = user(movingFrom: "a", to: "c", before: two, after: three)
+        gate.membershipChanged(from: two, to: three)
+        let loaded = Events<String>()
+        let load = Task {
+            await gate.beforeLoading(moving)
+            loaded.record("loaded")
+        }
+        // b's release does not open a's users.
+        gate.released(by: "b", membership: HandoffGate.hash(three))
+        // Nor does a release for another member set.
+        gate.released(by: "a", membership: HandoffGate.hash(two))
+        #expect(loaded.pending.isEmpty)
+        gate.released(by: "a", membership: HandoffGate.hash(three))
+        _ = try await loaded.next("the load goes on after a's release", within: 10)
+        await load.value
+    }
+
+    @Test func aReleaseHeardBeforeTheMemberChangeIsNotWaitedForAgain() async throws {
+        let gate = HandoffGate(me: "c", timeout: .seconds(60))
+        gate.released(by: "a", membership: HandoffGate.hash(three))
+        gate.released(by: "b", membership: HandoffGate.hash(three))
+        gate.membershipChanged(from: two, to: three)
+        try await withDeadline(10) { await gate.beforeLoading(user(movingFrom: "a", to: "c", before: two, after: three)) }
+    }
+
+    @Test func aDeadPreviousOwnerAndUsersThatDidNotMoveAreNotWaitedFor() async throws {
+        let gate = HandoffGate(me: "b", timeout: .seconds(60))
+        // a died: its users come to b and c without a release (what a had not written is lost).
+        let withoutA = Membership([.init(id: "b", url: "ws://b"), .init(id: "c", url: "ws://c")])
+        gate.membershipChanged(from: three, to: withoutA)
+        try await withDeadline(10) { await gate.beforeLoading(user(movingFrom: "a", to: "b", before: three, after: withoutA)) }
+        // A user b owned all along.
+        try await withDeadline(10) { await gate.beforeLoading(user(movingFrom: "b", to: "b", before: three, after: withoutA)) }
+    }
+
+    @Test func aPreviousOwnerThatNeverReleasesHoldsLoadsOnlyUntilTheDeadline() async throws {
+        let gate = HandoffGate(me: "c", timeout: .milliseconds(200))
+        gate.membershipChanged(from: two, to: three)
+        try await withDeadline(10) { await gate.beforeLoading(user(movingFrom: "a", to: "c", before: two, after: three)) }
+    }
+
+    /// Runs `body`, failing the test if it has not returned within `seconds`.
+    func withDeadline(_ seconds: Double, _ body: @escaping @Sendable () async -> Void) async throws {
+        let done = Events<Bool>()
+        let task = Task {
+            await body()
+            done.record(true)
+        }
+        _ = try await done.next("the gate let the load through", within: seconds)
+        await task.value
+    }
+}
