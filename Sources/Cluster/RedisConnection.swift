@@ -150,24 +150,8 @@ final class RedisConnection {
         _ context: UnsafeMutablePointer<redisAsyncContext>, _ arguments: [[UInt8]], _ privdata: UnsafeMutableRawPointer?,
         _ callback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void
     ) -> Int32 {
-        // One buffer for every argument (one byte more, so it is never empty); hiredis
-        // copies them into its output buffer before returning.
-        var joined: [UInt8] = []
-        joined.reserveCapacity(arguments.reduce(1) { $0 + $1.count })
-        var offsets: [Int] = []
-        for argument in arguments {
-            offsets.append(joined.count)
-            joined += argument
-        }
-        joined.append(0)
-        let lengths = arguments.map(\.count)
-        return joined.withUnsafeBytes { bytes in
-            var argv: [UnsafePointer<CChar>?] = offsets.map { (bytes.baseAddress! + $0).assumingMemoryBound(to: CChar.self) }
-            return argv.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAsyncCommandArgv(context, callback, privdata, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
-                }
-            }
+        RedisArguments.withArgv(arguments) { argc, argv, argvlen in
+            redisAsyncCommandArgv(context, callback, privdata, argc, argv, argvlen)
         }
     }
 }

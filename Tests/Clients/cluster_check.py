@@ -91,13 +91,21 @@ class Node:
         return self.process.returncode if self.process else None
 
 
+TOKENS = {}
+
+
 def token(executable, data, *arguments):
-    return subprocess.run([executable, "token", *arguments, "--secret-file", os.path.join(data, "secret")],
-                          capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    """`readstates token ARGUMENTS` (each asked once: a process start is not free)."""
+    if arguments not in TOKENS:
+        TOKENS[arguments] = subprocess.run([executable, "token", *arguments, "--secret-file", os.path.join(data, "secret")],
+                                           capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    return TOKENS[arguments]
 
 
 async def identify(url, token_text):
-    ws = await websockets.connect(url, max_size=2**22)
+    # An unbounded queue: sessions here read only what they check, and with a full
+    # queue the library stops reading, so a close would wait for its timeout.
+    ws = await websockets.connect(url, max_size=2**22, max_queue=None)
     hello = await receive(ws)
     check(hello["op"] == 10, f"HELLO: {hello}")
     await ws.send(json.dumps({"op": 2, "d": {"token": token_text}}))
@@ -125,6 +133,11 @@ def owner_url(node, token_text):
 
 async def main(executable, data, redis_script, redis_dir, redis_port, postgres, *ports):
     os.makedirs(data, exist_ok=True)
+    begun = time.time()
+
+    def phase(text):
+        print(f"cluster: {text} ({time.time() - begun:.1f} s)")
+
     with open(os.path.join(data, "secret"), "w") as secret:
         secret.write(os.urandom(32).hex())
     redis = f"redis://127.0.0.1:{redis_port}"
@@ -135,6 +148,7 @@ async def main(executable, data, redis_script, redis_dir, redis_port, postgres, 
             node.start()
         for node in nodes:
             node.wait_healthy(["a", "b", "c"])
+        phase("three nodes up")
 
         # A user owned by c (read from /api/gateway: rendezvous over a, b, c).
         target = None
@@ -153,10 +167,35 @@ async def main(executable, data, redis_script, redis_dir, redis_port, postgres, 
         check(status == 201, f"channel created on a: {status} {body}")
         channel = json.loads(body)["id"]
 
+        # A channel created by the command-line tool in the shared store: the running
+        # nodes are told through Redis.
+        cli_channel = subprocess.run(
+            [executable, "channel", "create", "--store", "postgres", "--postgres-url", postgres, "--name", "from-cli",
+             "--members", f"{AUTHOR},{target}", "--cluster", redis],
+            capture_output=True, text=True, timeout=30)
+        check(cli_channel.returncode == 0 and "3 running nodes told" in cli_channel.stderr, f"channel create --cluster: {cli_channel}")
+        cli_channel = cli_channel.stdout.strip()
+
+        # The chat client, told node a's URL, connects to T's owner c (GET /api/gateway).
+        chat_log = os.path.join(data, "chat.log")
+        chat = subprocess.Popen([executable, "chat", "--url", a.url, "--token", t_token], stdin=subprocess.PIPE,
+                                stdout=open(chat_log, "w"), stderr=subprocess.STDOUT, text=True)
+
+        def chat_connected_to(port, within=15):
+            deadline = time.time() + within
+            while time.time() < deadline:
+                if f"connecting to ws://127.0.0.1:{port}/gateway" in open(chat_log).read():
+                    return True
+                time.sleep(0.05)
+            return False
+
+        check(chat_connected_to(c.port), "chat connects to the owner: " + open(chat_log).read())
+
         author, _ = await identify(a.url, author_token)
         t_on_b, ready_b = await identify(b.url, t_token)
         t_on_c, _ = await identify(c.url, t_token)
         check(channel in {ch["id"] for ch in ready_b["channels"]}, f"b knows the channel created on a: {ready_b['channels']}")
+        check(cli_channel in {ch["id"] for ch in ready_b["channels"]}, f"b knows the channel created by the CLI: {ready_b['channels']}")
 
         # A message on a mentioning T: MESSAGE_CREATE on b and c, the mention counted once.
         await author.send(json.dumps({"op": 100, "d": {"channel_id": channel, "content": f"hi <@{target}>", "nonce": "m1"}}))
@@ -173,7 +212,7 @@ async def main(executable, data, redis_script, redis_dir, redis_port, postgres, 
         for ws, where in ((t_on_a, "a"), (t_on_c, "c"), (t_on_b, "b")):
             ack = await next_dispatch(ws, "MESSAGE_ACK")
             check(ack["message_id"] == message and ack["mention_count"] == 0, f"MESSAGE_ACK on {where}: {ack}")
-        print("cluster: message, mention and ack across nodes")
+        phase("message, mention and ack across nodes")
 
         # kill -9 of the owner, after the flush delay wrote the ack.
         await asyncio.sleep(2.5)
@@ -193,7 +232,13 @@ async def main(executable, data, redis_script, redis_dir, redis_port, postgres, 
         state = entries(ready_again).get(channel)
         check(state is not None and state["last_message_id"] == message and state["mention_count"] == 0,
               f"the state written before c died is served by a survivor: {state}")
-        print(f"cluster: c killed; its users served again after {time.time() - started:.1f} s")
+        phase(f"c killed; its users served again after {time.time() - started:.1f} s")
+        # The chat client found the new owner on its own.
+        survivor_port = int(survivor_url.split(":")[2].split("/")[0])
+        check(chat_connected_to(survivor_port, within=30), "chat reconnects to a survivor: " + open(chat_log).read())
+        chat.stdin.write("/quit\n")
+        chat.stdin.flush()
+        check(chat.wait(15) == 0, "chat exits 0 after /quit: " + open(chat_log).read())
         await again.close()
         for ws in (t_on_a, t_on_b, author):
             await ws.close()
@@ -236,13 +281,15 @@ async def main(executable, data, redis_script, redis_dir, redis_port, postgres, 
             check(state is not None and state["mention_count"] == sent[user],
                   f"user {user} (owner {owner}): {sent[user]} mentions since the last ack, got {state}")
             check(int(state["last_message_id"]) >= int(acked_to[user]), f"user {user}: marker went back: {state} < {acked_to[user]}")
-        print(f"cluster: d joined under load ({moved_to_d} of {len(others)} users moved to it); counts exact, no marker back")
+        phase(f"d joined under load ({moved_to_d} of {len(others)} users moved to it); counts exact, no marker back")
         for ws in list(sessions.values()) + [author]:
             await ws.close()
 
+        phase("join-phase sessions closed")
         # Redis restarted: degraded, then recovered.
         nodes = [a, b, d]
         subprocess.run([redis_script, "stop", redis_dir], check=True, timeout=30)
+        phase("Redis stopped")
         for node in nodes:
             deadline = time.time() + 15
             while time.time() < deadline:
@@ -250,15 +297,18 @@ async def main(executable, data, redis_script, redis_dir, redis_port, postgres, 
                     break
                 time.sleep(0.05)
             check(json.loads(node.request("GET", "/health")[1]).get("cluster") == "degraded", f"{node.name} says degraded")
+        phase("every node degraded")
         subprocess.run([redis_script, "start", redis_dir, str(redis_port)], check=True, timeout=30)
+        phase("Redis started again")
         for node in nodes:
             node.wait_healthy(["a", "b", "d"], within=20)
+        phase("every node healthy again")
         t_on_b, _ = await identify(b.url, t_token)
         author, _ = await identify(a.url, author_token)
         await author.send(json.dumps({"op": 100, "d": {"channel_id": channel, "content": "after the restart", "nonce": "r1"}}))
         created = await next_dispatch(t_on_b, "MESSAGE_CREATE")
         check(created["content"] == "after the restart", f"a message crosses nodes after Redis restarted: {created}")
-        print("cluster: Redis restarted; degraded, then recovered")
+        phase("Redis restarted; degraded, then recovered")
         await t_on_b.close()
         await author.close()
 

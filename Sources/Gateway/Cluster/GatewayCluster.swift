@@ -139,6 +139,14 @@ public final class GatewayCluster: Sendable {
         node.broadcast(ClusterMessage.dispatch(type: type, target: target, message: message, payload: payload).encoded)
     }
 
+    /// Tells every running node of the cluster on `redis` about a channel saved in the
+    /// shared store by a tool that is no node (`readstates channel create --cluster`).
+    /// - Returns: how many nodes heard it.
+    @discardableResult
+    public static func announce(channel: ChatChannel, redis: RedisURL) throws(ClusterError) -> Int {
+        try ClusterNode.announce(ClusterMessage.channel(channel).encoded, redis: redis, sender: "readstates-channel")
+    }
+
     /// A channel created or changed here, for the other nodes' directories.
     public func publish(channel: ChatChannel) {
         node.broadcast(ClusterMessage.channel(channel).encoded)

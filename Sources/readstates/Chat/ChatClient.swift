@@ -12,6 +12,9 @@ final class ChatClient: WebSocketClientDelegate {
     private var session: GatewayClientSession
     private var room = ChatRoom()
     private var endpoint: WebSocketEndpoint
+    /// `--url`: asked where to connect before every connection (``GatewayLookup``).
+    private let seed: WebSocketEndpoint
+    private let token: String
     private var connection: Int?
     private var reconnectAt: UInt64?
     /// Lines typed before READY (a pipe delivers them at once): run after it.
@@ -24,6 +27,8 @@ final class ChatClient: WebSocketClientDelegate {
 
     init(endpoint: WebSocketEndpoint, token: String, console: ChatConsole, outcome: ChatOutcome) {
         self.endpoint = endpoint
+        seed = endpoint
+        self.token = token
         self.console = console
         self.outcome = outcome
         session = GatewayClientSession(token: token, url: endpoint.description, keepsReadStates: true)
@@ -34,6 +39,13 @@ final class ChatClient: WebSocketClientDelegate {
     }
 
     private func connect(_ client: ClientConnections) {
+        // In a cluster: the node that owns this user (after a node died, a survivor),
+        // asked of --url first, then of the node last used.
+        if let owner = GatewayLookup.gateway(for: token, asking: seed) ?? GatewayLookup.gateway(for: token, asking: endpoint),
+            owner != endpoint
+        {
+            endpoint = owner
+        }
         console.print("connecting to \(endpoint)")
         session.connecting()
         connection = client.connect(toGateway: endpoint)

@@ -180,7 +180,7 @@ final class LoadDriver: WebSocketClientDelegate {
             nextToConnect += 1
             settingUp += 1
             sessions[index].connectStarted = Self.now()
-            let connection = client.connect(toGateway: plan.endpoint)
+            let connection = client.connect(toGateway: plan.endpoints?[index] ?? plan.endpoint)
             sessions[index].connection = connection
             sessionOf[connection] = index
         }

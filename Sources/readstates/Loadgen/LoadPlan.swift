@@ -6,6 +6,8 @@ import Snowflake
 /// sessions in channels of `channelMembers` consecutive users, and the event mix.
 struct LoadPlan: Sendable {
     var endpoint: WebSocketEndpoint
+    /// In a cluster: each session's node (nil: every session uses `endpoint`).
+    var endpoints: [WebSocketEndpoint]? = nil
     /// One token per session (empty in echo mode).
     var tokens: [String]
     var users: [Snowflake]

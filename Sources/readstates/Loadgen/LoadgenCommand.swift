@@ -66,6 +66,13 @@ struct LoadgenCommand: ParsableCommand {
     @Flag(help: "One JSON object per line instead of text.")
     var json = false
 
+    @Option(help: "In a cluster: connect each session to its user's owner (owner, from GET /api/gateway), or spread the sessions over the nodes round-robin whoever owns them (spread: every ack and READY takes a hop).")
+    var placement: Placement = .owner
+
+    enum Placement: String, ExpressibleByArgument, CaseIterable {
+        case owner, spread
+    }
+
     func validate() throws {
         guard sessions > 0 else { throw ValidationError("--sessions must be at least 1") }
         guard rate > 0 else { throw ValidationError("--rate must be positive") }
@@ -129,11 +136,39 @@ struct LoadgenCommand: ParsableCommand {
             tokens = users.map { authority.mint(user: $0) }
             try createChannels(layout.channels, layout.members, users: users, endpoint: endpoint, admin: authority.adminToken)
         }
-        return LoadPlan(
+        var plan = LoadPlan(
             endpoint: endpoint, tokens: tokens, users: users, channelOf: layout.channelOf, channels: layout.channels,
             members: layout.members, rate: rate, warmupSeconds: warmup, seconds: seconds, ackShare: ackShare,
             connectConcurrency: connectConcurrency, echo: echo, serverPid: serverPid, reidentify: reidentify
         )
+        if !echo { plan.endpoints = placeSessions(tokens, seed: endpoint) }
+        return plan
+    }
+
+    /// In a cluster (its `/health` lists members), each session's node: its user's owner
+    /// (`GET /api/gateway`), or round-robin over the nodes seen (`--placement spread`).
+    /// nil on one node: every session uses `--url`.
+    private func placeSessions(_ tokens: [String], seed: WebSocketEndpoint) -> [WebSocketEndpoint]? {
+        guard !seed.tls, let health = try? BlockingHTTP.request(host: seed.host, port: Int32(seed.port), "GET", "/health"),
+            health.status == 200, health.body.contains("\"members\"")
+        else { return nil }
+        let start = BenchClock.nanoseconds()
+        var owners: [WebSocketEndpoint] = []
+        for token in tokens {
+            guard let owner = GatewayLookup.gateway(for: token, asking: seed) else { fail("GET /api/gateway on \(seed) did not answer") }
+            owners.append(owner)
+        }
+        var nodes: [WebSocketEndpoint] = []
+        for owner in owners where !nodes.contains(owner) { nodes.append(owner) }
+        nodes.sort { $0.description < $1.description }
+        let placed = placement == .owner ? owners : owners.indices.map { nodes[$0 % nodes.count] }
+        let perNode = nodes.map { node in "\(node.host):\(node.port) \(placed.filter { $0 == node }.count)" }.joined(separator: ", ")
+        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
+        BenchOutput(json: json).emit(
+            ["event": "placement", "placement": placement.rawValue, "nodes": nodes.count, "seconds": seconds],
+            "placement (\(placement.rawValue)): \(nodes.count) nodes, sessions \(perNode); \(String(format: "%.2f", seconds)) s of lookups"
+        )
+        return placed
     }
 
     private func createChannels(_ channels: [Snowflake], _ members: [[Int]], users: [Snowflake], endpoint: WebSocketEndpoint, admin: String) throws {
