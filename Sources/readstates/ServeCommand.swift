@@ -5,6 +5,7 @@ import Foundation
 import Gateway
 import Logging
 import ReadStatesModule
+import ServiceLifecycle
 import Snowflake
 import Synchronization
 
@@ -258,7 +259,7 @@ struct ServeCommand: AsyncParsableCommand {
                 return
             }
         }
-        let shared = SharedFlag()
+        let shared = ServingFlag()
         // Every session is a file descriptor: allow as many as the hard limit does.
         OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
         MallocTuning.keepArenaTops()
@@ -301,8 +302,6 @@ struct ServeCommand: AsyncParsableCommand {
             await opened.close()
             throw error
         }
-        let flusher = Task.detached { try await writeBehind.run(engine: engine) }
-        let lastMessages = Task.detached { await Self.recordLastMessages(directory, into: channelStore, logger: logger) }
         shared.value = true
         let scheme = tlsCert == nil ? "http" : "https"
         logger.info(
@@ -322,38 +321,47 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
 
-        let signal = await shutdown.wait()
-        logger.info("shutting down: no new requests; writing dirty read states", metadata: ["signal": "\(signal)"])
-        shared.value = false
-        server.stop()
-        lastMessages.cancel()
-        await lastMessages.value
-        flusher.cancel()
-        do {
-            try await flusher.value
-        } catch {
-            logger.error(
-                "the final write failed: these read states are lost",
-                metadata: ["error": "\(error)", "pending": "\(writeBehind.pendingCount)"]
+        // The long-running parts, started in this order and shut down in the reverse one:
+        // the gateway stops (RECONNECT and 1001 to every session), the last channel
+        // messages and then every dirty read state are written, the node leaves its
+        // cluster, and the store is marked clean and closed.
+        let finalWriteSucceeded = ServingFlag()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: StoreService(
+                    store: opened.store,
+                    close: { await opened.close() },
+                    finalWriteSucceeded: finalWriteSucceeded,
+                    isClustered: clusterNode != nil,
+                    rowsWritten: { (writeBehind.statistics.rowsWritten, writeBehind.statistics.pendingStates) },
+                    logger: logger
+                )
             )
-            await opened.close()
+        ]
+        if let clusterNode { services.append(.init(service: ClusterService(cluster: clusterNode, logger: logger))) }
+        services += [
+            .init(
+                service: FlusherService(writeBehind: writeBehind, engine: engine, logger: logger, finalWriteSucceeded: finalWriteSucceeded),
+                // A failed final write still lets the cluster and the store shut down in order.
+                failureTerminationBehavior: .gracefullyShutdownGroup
+            ),
+            .init(service: LastMessagesService(directory: directory, store: channelStore, logger: logger)),
+            .init(service: GatewayService(server: server, serving: shared)),
+        ]
+        // No signals of the group's own: `ShutdownSignal` has caught SIGTERM and SIGINT
+        // since the first line of `run`, start-up included, and triggers the shutdown.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        Task {
+            let signal = await shutdown.wait()
+            logger.info("shutting down: no new requests; writing dirty read states", metadata: ["signal": "\(signal)"])
+            await group.triggerGracefulShutdown()
+        }
+        do {
+            try await group.run()
+        } catch is FinalWriteFailed {
             throw ExitCode(1)
         }
-        if let clusterNode {
-            // Out of the member set now that everything is written; what still came
-            // meanwhile is released and written too, then the others take over.
-            await clusterNode.leave()
-            logger.info("left the cluster", metadata: ["node": "\(nodeID)"])
-        }
-        do {
-            if clusterNode == nil { try await (opened.store as? any ServingHistory)?.endServing() }
-        } catch {
-            // Nothing is lost; the next run only sends every client the full set once.
-            logger.warning("could not mark the run as ended cleanly", metadata: ["error": "\(error)"])
-        }
-        let statistics = writeBehind.statistics
-        logger.info("stopped", metadata: ["rows_written": "\(statistics.rowsWritten)", "pending": "\(statistics.pendingStates)"])
-        await opened.close()
+        if !finalWriteSucceeded.value { throw ExitCode(1) }
     }
 }
 
@@ -388,11 +396,3 @@ enum DemoData {
     ]
 }
 
-/// A Bool that the HTTP routes read and `run` sets (an `Atomic` cannot be captured).
-private final class SharedFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var value: Bool {
-        get { flag.load(ordering: .acquiring) }
-        set { flag.store(newValue, ordering: .releasing) }
-    }
-}
