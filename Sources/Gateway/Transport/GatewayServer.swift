@@ -58,12 +58,8 @@ public final class GatewayServer: Sendable {
         let router = count > 1 ? ServiceThreads(inboxes) : nil
         // Messages sent over HTTP go through the first thread, like any other client's.
         rest.messages.attach(inboxes[0])
-        // Dispatches from other nodes: spread over the threads by their first user (any
-        // thread reaches every session; the connection's thread restores `s` order).
-        rest.cluster?.attach { delivery in
-            let thread = Int((delivery.users.first?.rawValue ?? 0) % UInt64(count))
-            inboxes[thread].post(.fromCluster(type: delivery.type, users: delivery.users, payload: delivery.payload))
-        }
+        // Dispatches from other nodes, to the service threads.
+        rest.cluster?.attach(inboxes)
         let sessions = SharedSessions(
             // One shard with one thread: exactly the single registry it was.
             shards: count == 1 ? 1 : 64,

@@ -66,11 +66,11 @@ struct LoadgenCommand: ParsableCommand {
     @Flag(help: "One JSON object per line instead of text.")
     var json = false
 
-    @Option(help: "In a cluster: connect each session to its user's owner (owner, from GET /api/gateway), or spread the sessions over the nodes round-robin whoever owns them (spread: every ack and READY takes a hop).")
+    @Option(help: "In a cluster: connect each session to its user's owner (owner, from GET /api/gateway), round-robin over the nodes whoever owns them (spread: with --channel-members 2 every message crosses nodes), or all to --url (seed).")
     var placement: Placement = .owner
 
     enum Placement: String, ExpressibleByArgument, CaseIterable {
-        case owner, spread
+        case owner, spread, seed
     }
 
     func validate() throws {
@@ -161,7 +161,12 @@ struct LoadgenCommand: ParsableCommand {
         var nodes: [WebSocketEndpoint] = []
         for owner in owners where !nodes.contains(owner) { nodes.append(owner) }
         nodes.sort { $0.description < $1.description }
-        let placed = placement == .owner ? owners : owners.indices.map { nodes[$0 % nodes.count] }
+        let placed: [WebSocketEndpoint]
+        switch placement {
+        case .owner: placed = owners
+        case .spread: placed = owners.indices.map { nodes[$0 % nodes.count] }
+        case .seed: placed = owners.map { _ in seed }
+        }
         let perNode = nodes.map { node in "\(node.host):\(node.port) \(placed.filter { $0 == node }.count)" }.joined(separator: ", ")
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         BenchOutput(json: json).emit(
