@@ -15,6 +15,27 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # name: (file, text to replace, replacement, swift test --filter, what it breaks);
 # several replacements in one file: a list of (old, new) pairs and None.
 MUTATIONS = {
+    "cluster-ack-not-published": (
+        "Sources/Gateway/Core/GatewayCore+Requests.swift",
+        '            if ownership.isClustered { actions.append(.publish(type: "MESSAGE_ACK", target: .users([user]), message: nil, payload: payload)) }\n',
+        "",
+        "ClusterServeTests/threeNodesServeEveryUserWhereverItsSessionsAreAndHealAfterADeathAJoinAndARedisRestart",
+        "a MESSAGE_ACK reaches only the sessions on the node that applied the ack",
+    ),
+    "cluster-mention-counted-here": (
+        "Sources/Gateway/Core/GatewayCore+Requests.swift",
+        "            guard ownership.owns(mentioned) else {\n",
+        "            guard ownership.owns(mentioned) || true else {\n",
+        "GatewayCoreClusterTests",
+        "a node counts a mention in its own engine for a user another node owns",
+    ),
+    "cluster-no-release-on-join": (
+        "Sources/Gateway/Cluster/GatewayCluster.swift",
+        "                let moved = engine.release { after.owner(of: $0.rawValue).map { $0.id != me } ?? false }\n",
+        "                let moved = 0\n",
+        "ClusterServeTests/threeNodesServeEveryUserWhereverItsSessionsAreAndHealAfterADeathAJoinAndARedisRestart",
+        "an old owner keeps (and keeps changing) users that moved to a new node",
+    ),
     "signal-handler-late": (
         "Sources/readstates/ReadStatesCommand.swift",
         "            _ = ShutdownSignal.install()\n",

@@ -167,9 +167,20 @@ public final class ClusterNode: @unchecked Sendable {
         publish(ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body), to: "\(configuration.prefix):node:\(node)")
     }
 
-    /// Publishes `body` to every other node.
+    /// Publishes `body` to every other node: one PUBLISH to each other member's own
+    /// channel, none when this node is alone. (One PUBLISH to a channel all nodes
+    /// share would also come back to the sender, to be decoded and dropped: for two
+    /// nodes, twice Redis's deliveries; the shared channel carries only what tools
+    /// that are no member announce.)
     public func broadcast(_ body: [UInt8]) {
-        publish(ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body), to: allChannel)
+        let bytes = ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body).encoded
+        loop.perform { [self] in
+            guard commands.isConnected else { return }
+            for member in membership.members where member.id != configuration.nodeID {
+                count { $0.messagesOut += 1 }
+                commands.command([Array("PUBLISH".utf8), Array("\(configuration.prefix):node:\(member.id)".utf8), bytes]) { _ in }
+            }
+        }
     }
 
     /// Asks `node`; `completion` runs once, on the cluster's thread, with the reply or

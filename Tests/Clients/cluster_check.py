@@ -312,6 +312,35 @@ async def main(executable, data, redis_script, redis_dir, redis_port, postgres, 
         await t_on_b.close()
         await author.close()
 
+        # A clean leave: d stops on SIGTERM after telling its sessions to reconnect (op 7),
+        # writes what it owns and leaves at once: a and b drop it well before its TTL
+        # and serve its users' latest state.
+        d_users = [user for user in others if owner_url(a, token(executable, data, "--user", user)) == d.url]
+        check(d_users, "d owns some users")
+        leaver_session, _ = await identify(d.url, token(executable, data, "--user", d_users[0]))
+        await leaver_session.send(json.dumps({"op": 101, "d": {"channel_id": channel, "message_id": created["id"]}}))
+        await next_dispatch(leaver_session, "MESSAGE_ACK")
+        stopping = time.time()
+        d.process.send_signal(signal.SIGTERM)
+        reconnect = None
+        try:
+            while reconnect is None:
+                frame = await receive(leaver_session, 10)
+                if frame["op"] == 7:
+                    reconnect = frame
+        except websockets.ConnectionClosed:
+            pass
+        check(reconnect is not None, "d's session gets RECONNECT (op 7) before d goes")
+        check(d.process.wait(30) == 0, "d exits 0 on SIGTERM")
+        a.wait_healthy(["a", "b"], within=1.5)  # half the TTL: the leave is announced
+        left_after = time.time() - stopping
+        check(owner_url(a, token(executable, data, "--user", d_users[0])) in (a.url, b.url), "d's users have a new owner")
+        status, body = a.request("GET", "/api/users/@me/read-states", token(executable, data, "--user", d_users[0]))
+        state = {e["id"]: e for e in json.loads(body)["entries"]}.get(channel) if status == 200 else None
+        check(state is not None and state["last_message_id"] == created["id"], f"d's last ack, written before it left: {state}")
+        phase(f"d left cleanly; a and b took its users {left_after:.2f} s after SIGTERM, without waiting for its TTL")
+        nodes = [a, b]
+
         for node in nodes:
             code = node.stop()
             check(code == 0, f"node {node.name} exits 0 on SIGTERM (got {code})")
