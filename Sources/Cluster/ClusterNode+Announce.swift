@@ -7,7 +7,7 @@ extension ClusterNode {
     /// - Returns: how many nodes heard it.
     @discardableResult
     public static func announce(
-        _ body: [UInt8], redis: RedisURL, sender: String, prefix: String = "readstates", timeoutSeconds: Int = 5
+        _ body: [UInt8], redis: RedisURL, sender: String, timeoutSeconds: Int = 5
     ) throws(ClusterError) -> Int {
         let timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         guard let context = redisConnectWithTimeout(redis.host, redis.port, timeout) else { throw .redisUnreachable("out of memory") }
@@ -15,7 +15,7 @@ extension ClusterNode {
         if context.pointee.err != 0 {
             throw .redisUnreachable(withUnsafePointer(to: context.pointee.errstr) { $0.withMemoryRebound(to: CChar.self, capacity: 128) { String(cString: $0) } })
         }
-        let arguments: [[UInt8]] = [Array("PUBLISH".utf8), Array("\(prefix):all".utf8), ClusterEnvelope(kind: .message, sender: sender, body: body).encoded]
+        let arguments: [[UInt8]] = [Array("PUBLISH".utf8), Array("\(redis.keyPrefix):all".utf8), ClusterEnvelope(kind: .message, sender: sender, body: body).encoded]
         if redis.database != 0 {
             guard case .status = try command(context, [Array("SELECT".utf8), Array(String(redis.database).utf8)]) else {
                 throw .redis("SELECT \(redis.database) failed")

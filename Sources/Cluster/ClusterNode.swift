@@ -31,13 +31,15 @@ public final class ClusterNode: @unchecked Sendable {
         public var ttlMilliseconds: UInt64 = 3_000
         public var heartbeatMilliseconds: UInt64 = 1_000
         public var requestTimeoutMilliseconds: UInt64 = 2_000
-        /// Keys and channels start with this, so clusters can share a Redis.
-        public var prefix = "readstates"
+        /// Keys and channels start with this, so clusters can share a Redis. Pub/sub
+        /// ignores Redis's database number, so it is part of the default.
+        public var prefix: String
 
         public init(redis: RedisURL, nodeID: String, advertiseURL: String) {
             self.redis = redis
             self.nodeID = nodeID
             self.advertiseURL = advertiseURL
+            prefix = redis.keyPrefix
         }
     }
 
@@ -55,9 +57,14 @@ public final class ClusterNode: @unchecked Sendable {
         public var request: @Sendable (_ from: String, _ body: [UInt8], _ reply: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void) -> Void = {
             _, _, reply in reply(.failure(.redis("no request handler")))
         }
-        /// The live member set changed (before, after).
-        public var membership: @Sendable (_ before: Membership, _ after: Membership) -> Void = { _, _ in }
+        /// The live member set changed (before, after; `leaving`: members gone from
+        /// `after` that announced a clean leave, and so release what they held).
+        public var membership: @Sendable (_ before: Membership, _ after: Membership, _ leaving: Set<String>) -> Void = { _, _, _ in }
         public var health: @Sendable (Health) -> Void = { _ in }
+        /// The node cannot go on safely (its Snowflake worker number was taken by
+        /// another node while Redis was away: its IDs would no longer be unique). It
+        /// stops heartbeating; its owner should shut down.
+        public var fatal: @Sendable (String) -> Void = { _ in }
 
         public init() {}
     }
@@ -106,20 +113,27 @@ public final class ClusterNode: @unchecked Sendable {
     private func workerKey(_ number: Int) -> String { "\(configuration.prefix):worker:\(number)" }
 
     public init(configuration: Configuration, handlers: Handlers, logger: Logger) throws(ClusterError) {
-        let id = configuration.nodeID
-        guard (1...64).contains(id.utf8.count),
-            id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E })
-        else { throw .badNodeID(id) }
+        guard Self.isValidNodeID(configuration.nodeID) else { throw .badNodeID(configuration.nodeID) }
         self.configuration = configuration
         self.handlers = handlers
         self.logger = logger
         snapshot = Mutex((Membership([]), .degraded, Statistics()))
         commands = RedisConnection(url: configuration.redis, loop: loop, name: "commands")
         subscriber = RedisConnection(url: configuration.redis, loop: loop, name: "subscriber")
-        loop.onRound = { [unowned self] in round() }
+        loop.onRound = { [weak self] in self?.round() }
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
+
+    /// 1-64 letters, digits, `-`, `_` and `.` (it names Redis keys and channels).
+    public static func isValidNodeID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
+    }
+
+    /// Snowflake worker numbers below this are never claimed by a node: one node
+    /// without a cluster and the command-line tools use them.
+    public static let reservedWorkerNumbers = 4
 
     // MARK: Any thread
 
@@ -154,6 +168,7 @@ public final class ClusterNode: @unchecked Sendable {
                     continuation.resume()
                 }
             }
+            closedForGood.store(true, ordering: .releasing)
             loop.stop()
         }
         return try result.get()
@@ -186,6 +201,7 @@ public final class ClusterNode: @unchecked Sendable {
     /// Asks `node`; `completion` runs once, on the cluster's thread, with the reply or
     /// the reason there is none (a timeout, the node not listening, Redis down).
     public func request(_ body: [UInt8], to node: String, completion: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void) {
+        guard !closedForGood.load(ordering: .acquiring) else { return completion(.failure(.stopped)) }
         loop.perform { [self] in
             guard commands.isConnected, !leaving else {
                 count { $0.requestsFailed += 1 }
@@ -224,13 +240,20 @@ public final class ClusterNode: @unchecked Sendable {
     /// for its TTL) and stops heartbeating, but stays connected: the membership handler
     /// runs with the set without this node, and what it publishes still goes out.
     public func withdraw() async {
+        guard !closedForGood.load(ordering: .acquiring) else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.perform { [self] in
-                guard !leaving else { return continuation.resume() }
+                guard !leaving else {
+                    logger.warning("cluster: withdraw after leaving began", metadata: ["members": "\(membership.ids.joined(separator: ","))"])
+                    return continuation.resume()
+                }
                 leaving = true
+                logger.info("cluster: leaving the member set", metadata: ["connected": "\(commands.isConnected)", "worker": "\(workerNumber.map(String.init) ?? "none")"])
                 for (_, waiting) in pending { waiting.completion(.failure(.stopped)) }
                 pending = [:]
                 let others = Membership(membership.members.filter { $0.id != configuration.nodeID })
+                // Not kept by the grace after a Redis restart (``apply(_:)``): it said so.
+                announcedLeaves.insert(configuration.nodeID)
                 guard commands.isConnected, let worker = workerNumber else {
                     apply(others)
                     continuation.resume()
@@ -251,6 +274,7 @@ public final class ClusterNode: @unchecked Sendable {
     /// Closes the connections to Redis and ends the cluster's thread (after
     /// ``withdraw()``; without it, the others drop this node when its TTL runs out).
     public func close() async {
+        guard !closedForGood.load(ordering: .acquiring) else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.perform { [self] in
                 leaving = true
@@ -261,14 +285,27 @@ public final class ClusterNode: @unchecked Sendable {
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.perform { [self] in
-                commands.close()
                 subscriber.close()
-                continuation.resume()
+                // What was published last (a release, replies) still goes out; a Redis
+                // that does not take it within 2 s is given up on (``round()``).
+                closing = (Self.now() + 2_000, { continuation.resume() })
+                commands.closeGracefully { [self] in
+                    if let (_, resume) = closing {
+                        closing = nil
+                        resume()
+                    }
+                }
             }
         }
+        closedForGood.store(true, ordering: .releasing)
         loop.stop()
         updateHealth(.degraded)
     }
+
+    /// A graceful close under way: its deadline, and what to run when it is done.
+    private var closing: (deadline: UInt64, resume: () -> Void)?
+    /// After ``close()``: requests fail at once (the loop no longer runs their jobs).
+    private let closedForGood = Atomic<Bool>(false)
 
     // MARK: The cluster's thread
 
@@ -321,7 +358,10 @@ public final class ClusterNode: @unchecked Sendable {
     private func claimWorker() {
         let start = Int(Rendezvous.nodeHash(configuration.nodeID) % 1024)
         commands.command(
-            ["EVAL", ClusterScripts.claimWorker, "0", configuration.prefix, configuration.nodeID, String(configuration.ttlMilliseconds), String(start)]
+            [
+                "EVAL", ClusterScripts.claimWorker, "0", configuration.prefix, configuration.nodeID, String(configuration.ttlMilliseconds),
+                String(start), String(Self.reservedWorkerNumbers),
+            ]
         ) { [self] reply in
             guard let number = reply?.integer else {
                 if case .error(let message) = reply { finishStart(.failure(.redis(message))) }
@@ -375,9 +415,10 @@ public final class ClusterNode: @unchecked Sendable {
                     lastStartError = ClusterError.nodeIDTaken(configuration.nodeID).description
                     nextHeartbeat = Self.now() + 250
                 } else if message.contains("WORKER_LOST") {
-                    logger.error("cluster: this node's Snowflake worker number was taken while Redis was away; claiming another")
-                    workerNumber = nil
-                    claimWorker()
+                    // Its IDs would collide with the other node's: stop, loudly.
+                    logger.error("cluster: this node's Snowflake worker number was taken by another node while Redis was away")
+                    leaving = true
+                    handlers.fatal("the Snowflake worker number was taken by another node")
                 } else {
                     logger.warning("cluster: heartbeat failed", metadata: ["error": "\(message)"])
                 }
@@ -401,6 +442,7 @@ public final class ClusterNode: @unchecked Sendable {
             let kept = before.members.filter { !heard.contains($0.id) && !announcedLeaves.contains($0.id) }
             if !kept.isEmpty { next = Membership(heard.members + kept) }
         }
+        let leaving = announcedLeaves.filter { before.contains($0) && !next.contains($0) }
         announcedLeaves = announcedLeaves.filter { next.contains($0) }
         guard next != before else { return }
         membership = next
@@ -409,7 +451,7 @@ public final class ClusterNode: @unchecked Sendable {
             $0.statistics.membershipChanges += 1
         }
         logger.info("cluster: members", metadata: ["members": "\(next.ids.joined(separator: ","))"])
-        handlers.membership(before, next)
+        handlers.membership(before, next, leaving)
     }
 
     private func updateHealth(_ health: Health) {
@@ -456,6 +498,11 @@ public final class ClusterNode: @unchecked Sendable {
     /// After every round of the loop: reconnections, the heartbeat, deadlines.
     private func round() {
         let now = Self.now()
+        if let (deadline, resume) = closing, now >= deadline {
+            closing = nil
+            commands.close()
+            resume()
+        }
         commands.poll(now: now)
         subscriber.poll(now: now)
         if registered, now >= nextHeartbeat { heartbeat() }

@@ -28,11 +28,14 @@ enum ClusterScripts {
         return result
         """
 
-    /// Claims a Snowflake worker number 0-1023 that no live node holds (ARGV: key
-    /// prefix, node ID, TTL in ms, where to start looking); -1 when all are held.
+    /// Claims a Snowflake worker number (from ARGV[5] to 1023) that no live node holds
+    /// (ARGV: key prefix, node ID, TTL in ms, where to start looking, the first number
+    /// that may be claimed); -1 when all are held.
     static let claimWorker = """
-        for i = 0, 1023 do
-          local n = (tonumber(ARGV[4]) + i) % 1024
+        local first = tonumber(ARGV[5])
+        local span = 1024 - first
+        for i = 0, span - 1 do
+          local n = first + (tonumber(ARGV[4]) + i) % span
           local key = ARGV[1] .. ':worker:' .. n
           local holder = redis.call('GET', key)
           if holder == ARGV[2] or (not holder and redis.call('SET', key, ARGV[2], 'NX', 'PX', ARGV[3])) then

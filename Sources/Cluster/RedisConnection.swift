@@ -74,6 +74,13 @@ final class RedisConnection {
             connection.context = nil
             connection.isConnected = false
             connection.subscriptions.removeAll()
+            if let done = connection.closed {
+                // The graceful close asked for this: no retry.
+                connection.closed = nil
+                connection.onEvent = { _ in }
+                done()
+                return
+            }
             connection.scheduleRetry(status == REDIS_OK ? "closed" : RedisConnection.errorText(context))
         }
     }
@@ -133,8 +140,26 @@ final class RedisConnection {
         }
     }
 
-    /// Closes the connection for good (no retry): pending commands get nil.
+    /// What to run once a graceful close has finished (``close(gracefully:)``).
+    private var closed: (() -> Void)?
+
+    /// Closes the connection for good, after what is queued has been written and
+    /// answered (hiredis's `redisAsyncDisconnect`: a PUBLISH handed over just before is
+    /// not thrown away), then runs `done`. Down already: `done` at once.
+    func closeGracefully(_ done: @escaping () -> Void) {
+        retryAt = nil
+        guard let context, isConnected else {
+            close()
+            return done()
+        }
+        closed = done
+        redisAsyncDisconnect(context)
+    }
+
+    /// Closes the connection for good at once (no retry): what is queued is dropped,
+    /// pending commands get nil.
     func close() {
+        closed = nil
         retryAt = nil
         onEvent = { _ in }
         if let context {

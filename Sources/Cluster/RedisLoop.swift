@@ -55,8 +55,9 @@ final class RedisLoop: @unchecked Sendable {
     }
 
     /// Ends the loop after the jobs already handed over; returns once it has.
+    /// Once: a second call returns at once.
     func stop() {
-        stopping.store(true, ordering: .releasing)
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         CHiredis_wake(loop, wakers)
         if thread != nil { finished.wait() }
     }

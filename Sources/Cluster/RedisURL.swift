@@ -35,4 +35,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "redis://\(host):\(port)/\(database)" }
+
+    /// What a cluster on this URL starts its keys and channels with: pub/sub channels
+    /// are shared by every database of a server, so the database is in the name.
+    public var keyPrefix: String { database == 0 ? "readstates" : "readstates:db\(database)" }
 }

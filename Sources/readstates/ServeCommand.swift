@@ -100,6 +100,9 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--cluster needs --store postgres: every node shares one store, and a SQLite file cannot be shared")
             }
             guard port != 0 else { throw ValidationError("--cluster needs a fixed --port: the other nodes send clients to it") }
+            guard ClusterNode.isValidNodeID(resolvedNodeID) else {
+                throw ValidationError("--node-id takes 1-64 letters, digits, '-', '_' or '.' (got \(resolvedNodeID))")
+            }
         } else if nodeId != nil || advertiseUrl != nil {
             throw ValidationError("--node-id and --advertise-url go with --cluster")
         }
@@ -110,6 +113,11 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--web-root: \(error)")
             }
         }
+    }
+
+    /// `--node-id`, or HOSTNAME-PORT.
+    var resolvedNodeID: String {
+        nodeId ?? "\(ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node")-\(port)"
     }
 
     /// `30`, `30s`, `2m`.
@@ -152,7 +160,7 @@ struct ServeCommand: AsyncParsableCommand {
         // In a cluster, loads of users that just moved here wait for their previous
         // owner to have written them (see `HandoffGate`).
         let clusterURL = try cluster.map { try RedisURL(parsing: $0) }
-        let nodeID = nodeId ?? "\(ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node")-\(port)"
+        let nodeID = resolvedNodeID
         let gate = clusterURL.map { _ in HandoffGate(me: nodeID) }
         let engine = ReadStates(
             configuration: .init(capacity: cacheCapacity),
@@ -226,6 +234,9 @@ struct ServeCommand: AsyncParsableCommand {
             ]
         }
         var clusterNode: GatewayCluster?
+        // A cluster that cannot go on safely (its worker number taken) shuts the node down.
+        let fatal = ServingFlag()
+        let groupToStop = GroupToStop()
         var ids = SnowflakeGenerator(worker: 0, process: 1)
         var messageIDs = SnowflakeGenerator(worker: 0, process: 0)
         if let clusterURL, let gate {
@@ -237,7 +248,12 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 let joined = try GatewayCluster(
                     configuration: configuration, engine: engine, directory: directory, versions: versions, gate: gate, metrics: metrics,
-                    logger: logger, flush: { _ = try await writeBehind.flush(from: engine, everything: true) }
+                    logger: logger, flush: { _ = try await writeBehind.flush(from: engine, everything: true) },
+                    fatal: { reason in
+                        logger.error("shutting down: the node cannot stay in the cluster", metadata: ["reason": "\(reason)"])
+                        fatal.value = true
+                        Task { await groupToStop.stop() }
+                    }
                 )
                 let worker = try await joined.start()
                 // One generator for messages and channels: unique across live nodes.
@@ -338,7 +354,11 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             )
         ]
-        if let clusterNode { services.append(.init(service: ClusterService(cluster: clusterNode, logger: logger))) }
+        if let clusterNode {
+            services.append(
+                .init(service: ClusterService(cluster: clusterNode, logger: logger), failureTerminationBehavior: .gracefullyShutdownGroup)
+            )
+        }
         services += [
             .init(
                 service: FlusherService(writeBehind: writeBehind, engine: engine, logger: logger, finalWriteSucceeded: finalWriteSucceeded),
@@ -351,6 +371,7 @@ struct ServeCommand: AsyncParsableCommand {
         // No signals of the group's own: `ShutdownSignal` has caught SIGTERM and SIGINT
         // since the first line of `run`, start-up included, and triggers the shutdown.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        await groupToStop.set(group)
         Task {
             let signal = await shutdown.wait()
             logger.info("shutting down: no new requests; writing dirty read states", metadata: ["signal": "\(signal)"])
@@ -361,7 +382,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch is FinalWriteFailed {
             throw ExitCode(1)
         }
-        if !finalWriteSucceeded.value { throw ExitCode(1) }
+        if !finalWriteSucceeded.value || fatal.value { throw ExitCode(1) }
     }
 }
 

@@ -337,7 +337,7 @@ async def main(executable, data, redis_script, redis_dir, redis_port, postgres, 
         check(owner_url(a, token(executable, data, "--user", d_users[0])) in (a.url, b.url), "d's users have a new owner")
         status, body = a.request("GET", "/api/users/@me/read-states", token(executable, data, "--user", d_users[0]))
         state = {e["id"]: e for e in json.loads(body)["entries"]}.get(channel) if status == 200 else None
-        check(state is not None and state["last_message_id"] == created["id"], f"d's last ack, written before it left: {state}")
+        check(state is not None and state["last_message_id"] == created["id"], f"d's last ack, written before it left: {state} ({status} {body[:300]})")
         phase(f"d left cleanly; a and b took its users {left_after:.2f} s after SIGTERM, without waiting for its TTL")
         nodes = [a, b]
 

@@ -16,6 +16,8 @@ import Testing
         .channel(ChatChannel(id: id(10), name: "général", members: [id(1), id(2)], lastMessageID: id(99))),
         .channel(ChatChannel(id: id(11), name: "empty", members: [])),
         .released(membership: 0xDEAD_BEEF_0000_0001),
+        .forwarded(hops: 2, .mentions(users: [id(1)], channel: id(10), message: id(99))),
+        .forwarded(hops: 1, .readStates(user: id(1))),
     ]
 
     @Test(arguments: messages)
@@ -28,6 +30,11 @@ import Testing
         let bytes = message.encoded
         for length in 0..<bytes.count { #expect(ClusterMessage(decoding: Array(bytes.prefix(length))) == nil, "\(length) of \(bytes.count)") }
         #expect(ClusterMessage(decoding: bytes + [0]) == nil)
+    }
+
+    @Test func aForwardedMessageIsNeverNested() {
+        let twice = ClusterMessage.forwarded(hops: 1, .forwarded(hops: 1, .readStates(user: id(1))))
+        #expect(ClusterMessage(decoding: twice.encoded) == nil)
     }
 
     @Test func unknownKindsAndHugeCountsAreRefused() {

@@ -57,6 +57,40 @@ import TestSupport
         try await withDeadline(10) { await gate.beforeLoading(user(movingFrom: "b", to: "b", before: three, after: withoutA)) }
     }
 
+    @Test func aJoiningNodeWaitsForEveryOtherMembersReleaseOfItsFirstMemberSet() async throws {
+        let gate = HandoffGate(me: "c", timeout: .seconds(60))
+        // Its first member set: "before" is empty; a's users come to c from a.
+        gate.membershipChanged(from: Membership([]), to: three)
+        let moving = user(movingFrom: "a", to: "c", before: two, after: three)
+        let loaded = Events<String>()
+        let load = Task {
+            await gate.beforeLoading(moving)
+            loaded.record("loaded")
+        }
+        gate.released(by: "b", membership: HandoffGate.hash(three))
+        #expect(loaded.pending.isEmpty)
+        gate.released(by: "a", membership: HandoffGate.hash(three))
+        _ = try await loaded.next("the load goes on after a's release", within: 10)
+        await load.value
+    }
+
+    @Test func aNodeLeavingCleanlyIsWaitedForAndOneThatDiedIsNot() async throws {
+        let gate = HandoffGate(me: "b", timeout: .seconds(60))
+        let withoutA = Membership([.init(id: "b", url: "ws://b"), .init(id: "c", url: "ws://c")])
+        gate.membershipChanged(from: three, to: withoutA, leaving: ["a"])
+        let moving = user(movingFrom: "a", to: "b", before: three, after: withoutA)
+        let loaded = Events<String>()
+        let load = Task {
+            await gate.beforeLoading(moving)
+            loaded.record("loaded")
+        }
+        #expect(loaded.pending.isEmpty)
+        // a releases for the set without it, then closes.
+        gate.released(by: "a", membership: HandoffGate.hash(withoutA))
+        _ = try await loaded.next("the load goes on after the leaver's release", within: 10)
+        await load.value
+    }
+
     @Test func aPreviousOwnerThatNeverReleasesHoldsLoadsOnlyUntilTheDeadline() async throws {
         let gate = HandoffGate(me: "c", timeout: .milliseconds(200))
         gate.membershipChanged(from: two, to: three)

@@ -11,7 +11,7 @@ public enum ClusterDispatchTarget: Equatable, Sendable {
 /// What gateway nodes say to each other over the cluster (``ClusterNode``), in a small
 /// binary form: one byte of kind, then fixed-width integers and length-prefixed bytes.
 /// Each kind names who sends it and who acts on it.
-enum ClusterMessage: Equatable, Sendable {
+indirect enum ClusterMessage: Equatable, Sendable {
     /// To every node (broadcast): deliver a dispatch, already encoded as `d`, to the
     /// local sessions of `target`. `message` is MESSAGE_CREATE's ID (the channel's
     /// newest message on every node).
@@ -27,6 +27,10 @@ enum ClusterMessage: Equatable, Sendable {
     /// To every node: the sender has written the states of the users it no longer owns
     /// under `membership` (a hash of the member set), and let them go.
     case released(membership: UInt64)
+    /// A request or mentions passed on by a node that is not the owner it was sent to
+    /// (member sets differ for a moment), `hops` times: bounded, so that nodes whose
+    /// sets disagree cannot pass it round for ever. Never nested.
+    case forwarded(hops: UInt8, ClusterMessage)
 
     /// A reply to ``readStates(user:)`` or ``ack(user:items:manual:mentionCount:)``:
     /// the states, and the owner's generation they are versioned in.
@@ -40,7 +44,7 @@ enum ClusterMessage: Equatable, Sendable {
     }
 
     private enum Kind: UInt8 {
-        case dispatch = 1, readStates, ack, mentions, channel, released
+        case dispatch = 1, readStates, ack, mentions, channel, released, forwarded
     }
 
     var encoded: [UInt8] {
@@ -86,6 +90,10 @@ enum ClusterMessage: Equatable, Sendable {
         case .released(let membership):
             writer.byte(Kind.released.rawValue)
             writer.integer(membership)
+        case .forwarded(let hops, let inner):
+            writer.byte(Kind.forwarded.rawValue)
+            writer.byte(hops)
+            return writer.output + inner.encoded
         }
         return writer.output
     }
@@ -133,6 +141,11 @@ enum ClusterMessage: Equatable, Sendable {
         case .released:
             guard let membership = reader.integer() else { return nil }
             self = .released(membership: membership)
+        case .forwarded:
+            guard let hops = reader.byte(), let inner = reader.rest().flatMap(ClusterMessage.init(decoding:)) else { return nil }
+            if case .forwarded = inner { return nil }
+            self = .forwarded(hops: hops, inner)
+            return
         }
         guard reader.isAtEnd else { return nil }
     }
@@ -246,4 +259,10 @@ struct ClusterReader {
     }
 
     mutating func string() -> String? { bytes().map { String(decoding: $0, as: UTF8.self) } }
+
+    /// Everything not read yet (then at the end).
+    mutating func rest() -> [UInt8]? {
+        defer { position = input.count }
+        return Array(input[position...])
+    }
 }

@@ -49,16 +49,18 @@ public final class GatewayCluster: Sendable {
         gate: HandoffGate,
         metrics: GatewayMetrics,
         logger: Logger,
-        flush: @escaping @Sendable () async throws -> Void
+        flush: @escaping @Sendable () async throws -> Void,
+        fatal: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(ClusterError) {
         let target = HandlerTarget()
         var handlers = ClusterNode.Handlers()
+        handlers.fatal = fatal
         handlers.message = { from, body in target.cluster?.received(body, from: from) }
         handlers.request = { from, body, reply in
             guard let cluster = target.cluster else { return reply(.failure(.stopped)) }
             cluster.answer(body, from: from, reply: reply)
         }
-        handlers.membership = { before, after in target.cluster?.membershipChanged(from: before, to: after) }
+        handlers.membership = { before, after, leaving in target.cluster?.membershipChanged(from: before, to: after, leaving: leaving) }
         node = try ClusterNode(configuration: configuration, handlers: handlers, logger: logger)
         self.engine = engine
         self.directory = directory
@@ -107,11 +109,17 @@ public final class GatewayCluster: Sendable {
     /// without waiting for its TTL), every user released and written (the others' loads
     /// wait for that), then the connections closed. Requests that still come are
     /// refused (this node owns no one any more); mentions go on to the new owners.
-    public func leave() async {
+    /// - Returns: false when what it held could not be written (it is lost).
+    @discardableResult
+    public func leave() async -> Bool {
         await node.withdraw()
         await releases.withLock { $0 }?.value
         await node.close()
+        return !releaseFailed.value
     }
+
+    /// Set when a release's write failed (a clean leave then exits 1).
+    private let releaseFailed = ReleaseFlag()
 
     /// The node that owns `user`'s read states (nil before the first member set).
     public func owner(of user: Snowflake) -> Membership.Member? {
@@ -194,28 +202,41 @@ public final class GatewayCluster: Sendable {
             inboxes[thread].post(.fromCluster(type: type, users: users, payload: payload))
         case .mentions(let users, let channel, let messageID):
             let router = ReadStateRouter(engine: engine, versions: versions, cluster: self)
-            Task { await router.mention(users: users, channel: channel, message: messageID, from: sender) }
+            Task { await router.mention(users: users, channel: channel, message: messageID, from: sender, hops: 0) }
+        case .forwarded(let hops, .mentions(let users, let channel, let messageID)):
+            let router = ReadStateRouter(engine: engine, versions: versions, cluster: self)
+            Task { await router.mention(users: users, channel: channel, message: messageID, from: sender, hops: hops) }
         case .channel(let channel):
             directory.add(channel)
         case .released(let membership):
             gate.released(by: sender, membership: membership)
-        case .readStates, .ack:
+        case .readStates, .ack, .forwarded:
             logger.warning("cluster: a request sent as a message", metadata: ["from": "\(sender)"])
         }
     }
 
     private func answer(_ body: [UInt8], from sender: String, reply: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void) {
-        guard let message = ClusterMessage(decoding: body) else { return reply(.failure(.redis("unreadable request"))) }
-        // Sent by a node whose member set is behind or ahead of this one's: on to the
-        // owner this node sees (never back to the sender: then the two disagree for a
-        // moment, and the request fails rather than bounce).
-        if case .readStates(let user) = message, !isLocal(user) { return forward(body, about: user, from: sender, reply: reply) }
-        if case .ack(let user, _, _, _) = message, !isLocal(user) { return forward(body, about: user, from: sender, reply: reply) }
+        guard let decoded = ClusterMessage(decoding: body) else { return reply(.failure(.redis("unreadable request"))) }
+        var hops: UInt8 = 0
+        var message = decoded
+        if case .forwarded(let count, let inner) = decoded {
+            hops = count
+            message = inner
+        }
+        switch message {
+        case .readStates(let user), .ack(let user, _, _, _):
+            // Sent by a node whose member set is behind or ahead of this one's: on to
+            // the owner this node sees, once.
+            guard isLocal(user) else { return forward(message, hops: hops, about: user, from: sender, reply: reply) }
+        default:
+            return reply(.failure(.redis("not a request")))
+        }
         switch message {
         case .readStates(let user):
             Task { [engine, versions] in
                 do {
                     let states = try await engine.readStates(of: user)
+                    await releaseIfMovedMeanwhile(user)
                     reply(.success(ClusterMessage.StatesReply(generation: versions.generation, states: states, updated: [], failure: nil).encoded))
                 } catch {
                     reply(.failure(.redis("read states unavailable: \(error)")))
@@ -235,6 +256,7 @@ public final class GatewayCluster: Sendable {
                         break
                     }
                 }
+                await releaseIfMovedMeanwhile(user)
                 let answer = ClusterMessage.StatesReply(
                     generation: versions.generation, states: changes.map(\.state), updated: changes.map(\.isUpdated), failure: failure
                 )
@@ -246,29 +268,65 @@ public final class GatewayCluster: Sendable {
     }
 
     private func forward(
-        _ body: [UInt8], about user: Snowflake, from sender: String, reply: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void
+        _ message: ClusterMessage, hops: UInt8, about user: Snowflake, from sender: String,
+        reply: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void
     ) {
-        guard let owner = owner(of: user)?.id, owner != sender, owner != nodeID else {
-            return reply(.failure(.redis("not the owner of \(user.rawValue) (the member set is changing)")))
+        guard hops == 0, let owner = owner(of: user)?.id, owner != sender, owner != nodeID else {
+            return reply(.failure(.redis("not the owner of \(user.rawValue) (the member set is changing; try again)")))
         }
         figures.forwarded.increment()
-        node.request(body, to: owner, completion: reply)
+        node.request(ClusterMessage.forwarded(hops: 1, message).encoded, to: owner, completion: reply)
     }
 
-    /// Users whose owner is now another node leave this cache; their changes are
-    /// written; then every node hears that this one released for the new member set.
-    private func membershipChanged(from before: Membership, to after: Membership) {
-        gate.membershipChanged(from: before, to: after)
+    /// Mentions the member sets could not agree on an owner for: said in the log (the
+    /// one place a mention is lost on purpose, rather than counted by a node that does
+    /// not own the user).
+    func dropped(_ users: [Snowflake], message: Snowflake) {
+        logger.error(
+            "cluster: mentions dropped: the member sets did not agree on their owner",
+            metadata: ["users": "\(users.map(\.rawValue))", "message": "\(message.rawValue)"]
+        )
+    }
+
+    /// Mentions for users owned elsewhere, passed on: one message per owner.
+    func forwardMentions(_ users: [Snowflake], channel: Snowflake, message: Snowflake, hops: UInt8, to owner: String) {
+        node.send(ClusterMessage.forwarded(hops: hops, .mentions(users: users, channel: channel, message: message)).encoded, to: owner)
+    }
+
+    /// After an operation that began while this node owned `user`: if the user moved
+    /// away meanwhile, the operation may have loaded it back into this cache after its
+    /// release. Released again (and written), so that no copy stays here.
+    func releaseIfMovedMeanwhile(_ user: Snowflake) async {
+        guard !isLocal(user), engine.release(where: { $0 == user }) > 0 else { return }
+        do {
+            try await flush()
+        } catch {
+            logger.error("cluster: could not write a user that moved away", metadata: ["user": "\(user.rawValue)", "error": "\(error)"])
+        }
+    }
+
+    /// Users whose owner is now another node leave this cache (and users this node
+    /// gained, if a stale copy of one is cached); their changes are written; then every
+    /// node hears that this one released for the new member set. When the write
+    /// fails, no release is said: the new owners load after their gate's deadline.
+    private func membershipChanged(from before: Membership, to after: Membership, leaving: Set<String>) {
+        gate.membershipChanged(from: before, to: after, leaving: leaving)
         let me = nodeID
         releases.withLock { previous in
             let earlier = previous
-            previous = Task { [engine, flush, figures, logger, node] in
+            previous = Task { [engine, flush, figures, logger, node, releaseFailed] in
                 await earlier?.value
-                let moved = engine.release { after.owner(of: $0.rawValue).map { $0.id != me } ?? false }
+                let moved = engine.release { user in
+                    let owner = after.owner(of: user.rawValue)?.id ?? me
+                    let previousOwner = before.members.isEmpty ? me : (before.owner(of: user.rawValue)?.id ?? me)
+                    return owner != me || previousOwner != me
+                }
                 do {
                     try await flush()
                 } catch {
                     logger.error("cluster: could not write the states of users moving away", metadata: ["error": "\(error)"])
+                    releaseFailed.value = true
+                    return
                 }
                 if moved > 0 {
                     figures.ownershipMoves.increment(by: Int64(moved))
@@ -277,6 +335,15 @@ public final class GatewayCluster: Sendable {
                 node.broadcast(ClusterMessage.released(membership: HandoffGate.hash(after)).encoded)
             }
         }
+    }
+}
+
+/// Whether a release's write failed.
+final class ReleaseFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var value: Bool {
+        get { flag.load(ordering: .acquiring) }
+        set { flag.store(newValue, ordering: .releasing) }
     }
 }
 

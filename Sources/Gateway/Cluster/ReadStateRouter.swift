@@ -65,20 +65,43 @@ public struct ReadStateRouter: Sendable {
     }
 
     /// Counts a mention for each user: here for those this node owns, one message per
-    /// other owner for the rest. (`from`: the node that sent these here, which is not
-    /// sent them back even if the member sets disagree for a moment.)
-    public func mention(users: [Snowflake], channel: Snowflake, message: Snowflake, from sender: String? = nil) async {
+    /// other owner for the rest. Mentions that come back to the node that passed them
+    /// on (the two member sets disagree for a moment) are passed on again after a
+    /// short wait, at most three times; then they are dropped with an error in the log
+    /// rather than counted by a node that does not own the user.
+    public func mention(users: [Snowflake], channel: Snowflake, message: Snowflake, from sender: String? = nil, hops: UInt8 = 0) async {
         var local: [Snowflake] = []
         var elsewhere: [String: [Snowflake]] = [:]
         for user in users {
-            if let owner = remoteOwner(of: user), owner != sender {
+            if let owner = remoteOwner(of: user) {
                 elsewhere[owner, default: []].append(user)
             } else {
                 local.append(user)
             }
         }
-        for (owner, group) in elsewhere { cluster?.sendMentions(group, channel: channel, message: message, to: owner) }
-        if !local.isEmpty { _ = try? await engine.mention(users: local, channel: channel, messageID: message) }
+        if !local.isEmpty {
+            _ = try? await engine.mention(users: local, channel: channel, messageID: message)
+            for user in local { await cluster?.releaseIfMovedMeanwhile(user) }
+        }
+        guard let cluster, !elsewhere.isEmpty else { return }
+        for (owner, group) in elsewhere {
+            if hops == 0 && owner != sender {
+                cluster.sendMentions(group, channel: channel, message: message, to: owner)  // the usual case
+                continue
+            }
+            guard hops < 3 else {
+                cluster.dropped(group, message: message)
+                continue
+            }
+            if owner == sender {
+                // Back to the node that passed them here: the two member sets disagree
+                // for a moment. Routed again once they have had time to settle.
+                try? await Task.sleep(for: .milliseconds(250))
+                await mention(users: group, channel: channel, message: message, from: nil, hops: hops + 1)
+            } else {
+                cluster.forwardMentions(group, channel: channel, message: message, hops: hops + 1, to: owner)
+            }
+        }
     }
 }
 

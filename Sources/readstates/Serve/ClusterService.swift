@@ -12,7 +12,10 @@ struct ClusterService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await cluster.leave()
+        guard await cluster.leave() else {
+            logger.error("left the cluster, but the states of users that came meanwhile could not be written: they are lost")
+            throw FinalWriteFailed()
+        }
         logger.info("left the cluster", metadata: ["node": "\(cluster.nodeID)"])
     }
 }

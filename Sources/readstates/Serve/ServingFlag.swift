@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Synchronization
 
 /// A Bool that several parts read and one sets: whether the HTTP routes serve, whether
@@ -8,5 +9,22 @@ final class ServingFlag: Sendable {
     var value: Bool {
         get { flag.load(ordering: .acquiring) }
         set { flag.store(newValue, ordering: .releasing) }
+    }
+}
+
+/// The service group, for a part that must stop the node before the group exists or
+/// while it runs (a stop asked before ``set(_:)`` is kept and honoured then).
+actor GroupToStop {
+    private var group: ServiceGroup?
+    private var stopAsked = false
+
+    func set(_ group: ServiceGroup) async {
+        self.group = group
+        if stopAsked { await group.triggerGracefulShutdown() }
+    }
+
+    func stop() async {
+        stopAsked = true
+        await group?.triggerGracefulShutdown()
     }
 }
