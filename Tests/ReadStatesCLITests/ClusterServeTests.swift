@@ -37,6 +37,7 @@ import Testing
         ["--cluster", "http://x", "--store", "postgres"],
         ["--cluster", "redis://127.0.0.1:1", "--store", "postgres", "--port", "0"],
         ["--node-id", "a"],
+        ["--cluster", "redis://127.0.0.1:1", "--store", "postgres", "--port", "9", "--node-id", "a b"],
     ])
     func clusterOptionsThatCannotWorkAreUsageErrors(_ arguments: [String]) async throws {
         let run = try await CommandRun.readstates(arguments: ["serve"] + arguments)
