@@ -75,12 +75,18 @@ final class GatewayConnections {
     func closed(_ id: Int) {
         guard sockets.removeValue(forKey: id) != nil else { return }
         figures.connections.decrement()
-        core.disconnected(id, now: Monotonic.milliseconds())
+        let now = Monotonic.milliseconds()
+        if let user = core.disconnected(id, now: now) { router.cluster?.interest.detached(user, now: now) }
     }
 
     // MARK: Events from the inbox
 
-    func tick() { perform(core.tick(now: Monotonic.milliseconds())) }
+    func tick() {
+        let now = Monotonic.milliseconds()
+        perform(core.tick(now: now))
+        // One thread looks after the cluster's interest (users idle past the window).
+        if core.thread == 0 { router.cluster?.interest.sweep(now: now) }
+    }
 
     func goAway() { perform(core.goAway()) }
 
@@ -163,6 +169,8 @@ final class GatewayConnections {
                 Task { await router.mention(users: users, channel: channel, message: message) }
             case .publish(let type, let target, let message, let payload):
                 router.cluster?.publish(type, target: target, message: message, payload: payload)
+            case .sessionAttached(let user):
+                router.cluster?.interest.attached(user)
             }
         }
     }
