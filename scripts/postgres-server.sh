@@ -53,18 +53,13 @@ start)
     fi
     as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U readstates readstates 2>/dev/null || true
     if [ -n "$owner" ]; then
-        (
-            trap '' HUP
-            # Keep no descriptor of the caller's open (bash may hold a copy of its
-            # stderr pipe here), or the caller's read of that pipe never ends.
-            for fd in /proc/$BASHPID/fd/*; do
-                fd=${fd##*/}
-                [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-            done
-            while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+        # shellcheck source=lib/watchdog.sh
+        . "$(dirname "$0")/lib/watchdog.sh"
+        cleanup() {
             as_owner "$bindir/pg_ctl" -D "$dir" -m immediate stop >/dev/null 2>&1 || true
             rm -rf "$dir"
-        ) </dev/null >/dev/null 2>&1 &
+        }
+        watch_owner "$owner" cleanup
     fi
     ;;
 stop)

@@ -37,18 +37,13 @@ start)
         exit 1
     fi
     if [ -n "$owner" ]; then
-        (
-            trap '' HUP
-            # Keep no descriptor of the caller's open, or the caller's read of its
-            # stderr pipe never ends.
-            for fd in /proc/$BASHPID/fd/*; do
-                fd=${fd##*/}
-                [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-            done
-            while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+        # shellcheck source=lib/watchdog.sh
+        . "$(dirname "$0")/lib/watchdog.sh"
+        cleanup() {
             [ -f "$dir/redis.pid" ] && kill -9 "$(cat "$dir/redis.pid")" 2>/dev/null || true
             rm -rf "$dir"
-        ) </dev/null >/dev/null 2>&1 &
+        }
+        watch_owner "$owner" cleanup
     fi
     ;;
 stop)

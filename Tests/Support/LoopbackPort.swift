@@ -68,3 +68,23 @@ public enum LoopbackPort {
         return bound ? Int32(UInt16(bigEndian: address.sin_port)) : nil
     }
 }
+
+/// Starts a server in a fresh temporary directory (`NAME-UUID`) on a free loopback port
+/// through `start`. A port found free can still be taken before the server binds it
+/// (another test's listener), so a failed start is tried again on other ports, three
+/// times in all.
+/// - Returns: the directory and the port it runs on.
+func startOnFreePort(named name: String, _ start: (URL, Int32) async throws -> Void) async throws -> (directory: URL, port: Int32) {
+    var attempt = 1
+    while true {
+        guard let port = LoopbackPort.free() else { throw TestServerError("no free loopback port") }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID())")
+        do {
+            try await start(directory, port)
+            return (directory, port)
+        } catch where attempt < 3 {
+            try? FileManager.default.removeItem(at: directory)
+            attempt += 1
+        }
+    }
+}

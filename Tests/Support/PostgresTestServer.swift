@@ -27,23 +27,10 @@ public final class PostgresTestServer: Sendable {
     private static let databaseCounter = Atomic<Int>(0)
 
     /// Creates and starts a server of its own (for tests that stop and start it).
-    ///
-    /// A port found free can still be taken before PostgreSQL binds it (another test's
-    /// listener), so a failed first start is tried again on other ports.
+    /// (On another free port when the first start fails: ``startOnFreePort(named:_:)``.)
     public init() async throws {
-        var attempt = 1
-        while true {
-            guard let port = LoopbackPort.free() else { throw TestServerError("no free loopback port") }
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-pg-\(UUID())")
-            do {
-                try await Self.script("start", directory.path, String(port), String(getpid()))
-                self.port = port
-                self.directory = directory
-                return
-            } catch where attempt < 3 {
-                try? FileManager.default.removeItem(at: directory)
-                attempt += 1
-            }
+        (directory, port) = try await startOnFreePort(named: "readstates-pg") { directory, port in
+            try await Self.script("start", directory.path, String(port), String(getpid()))
         }
     }
 

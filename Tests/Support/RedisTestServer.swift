@@ -9,19 +9,8 @@ public final class RedisTestServer: Sendable {
 
     /// Starts a server of its own; a port taken meanwhile is tried again on another.
     public init() async throws {
-        var attempt = 1
-        while true {
-            guard let port = LoopbackPort.free() else { throw TestServerError("no free loopback port") }
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("readstates-redis-\(UUID())")
-            do {
-                try await Self.script("start", directory.path, String(port), String(getpid()))
-                self.port = port
-                self.directory = directory
-                return
-            } catch where attempt < 3 {
-                try? FileManager.default.removeItem(at: directory)
-                attempt += 1
-            }
+        (directory, port) = try await startOnFreePort(named: "readstates-redis") { directory, port in
+            try await Self.script("start", directory.path, String(port), String(getpid()))
         }
     }
 
