@@ -22,21 +22,14 @@ import TestSupport
 
     @Test func aLoadOfAUserThatMovedHereWaitsForItsPreviousOwnersRelease() async throws {
         let gate = HandoffGate(me: "c", timeout: .seconds(60))
-        let moving = user(movingFrom: "a", to: "c", before: two, after: three)
         gate.membershipChanged(from: two, to: three)
-        let loaded = Events<String>()
-        let load = Task {
-            await gate.beforeLoading(moving)
-            loaded.record("loaded")
+        try await expectHeld(gate, user(movingFrom: "a", to: "c", before: two, after: three), until: "a's release") {
+            // b's release does not open a's users, nor does a release for another member set.
+            gate.released(by: "b", membership: HandoffGate.hash(three))
+            gate.released(by: "a", membership: HandoffGate.hash(two))
+        } release: {
+            gate.released(by: "a", membership: HandoffGate.hash(three))
         }
-        // b's release does not open a's users.
-        gate.released(by: "b", membership: HandoffGate.hash(three))
-        // Nor does a release for another member set.
-        gate.released(by: "a", membership: HandoffGate.hash(two))
-        #expect(loaded.pending.isEmpty)
-        gate.released(by: "a", membership: HandoffGate.hash(three))
-        _ = try await loaded.next("the load goes on after a's release", within: 10)
-        await load.value
     }
 
     @Test func aReleaseHeardBeforeTheMemberChangeIsNotWaitedForAgain() async throws {
@@ -61,40 +54,44 @@ import TestSupport
         let gate = HandoffGate(me: "c", timeout: .seconds(60))
         // Its first member set: "before" is empty; a's users come to c from a.
         gate.membershipChanged(from: Membership([]), to: three)
-        let moving = user(movingFrom: "a", to: "c", before: two, after: three)
-        let loaded = Events<String>()
-        let load = Task {
-            await gate.beforeLoading(moving)
-            loaded.record("loaded")
+        try await expectHeld(gate, user(movingFrom: "a", to: "c", before: two, after: three), until: "a's release") {
+            gate.released(by: "b", membership: HandoffGate.hash(three))
+        } release: {
+            gate.released(by: "a", membership: HandoffGate.hash(three))
         }
-        gate.released(by: "b", membership: HandoffGate.hash(three))
-        #expect(loaded.pending.isEmpty)
-        gate.released(by: "a", membership: HandoffGate.hash(three))
-        _ = try await loaded.next("the load goes on after a's release", within: 10)
-        await load.value
     }
 
     @Test func aNodeLeavingCleanlyIsWaitedForAndOneThatDiedIsNot() async throws {
         let gate = HandoffGate(me: "b", timeout: .seconds(60))
         let withoutA = Membership([.init(id: "b", url: "ws://b"), .init(id: "c", url: "ws://c")])
         gate.membershipChanged(from: three, to: withoutA, leaving: ["a"])
-        let moving = user(movingFrom: "a", to: "b", before: three, after: withoutA)
-        let loaded = Events<String>()
-        let load = Task {
-            await gate.beforeLoading(moving)
-            loaded.record("loaded")
+        try await expectHeld(gate, user(movingFrom: "a", to: "b", before: three, after: withoutA), until: "the leaver's release") {
+        } release: {
+            // a releases for the set without it, then closes.
+            gate.released(by: "a", membership: HandoffGate.hash(withoutA))
         }
-        #expect(loaded.pending.isEmpty)
-        // a releases for the set without it, then closes.
-        gate.released(by: "a", membership: HandoffGate.hash(withoutA))
-        _ = try await loaded.next("the load goes on after the leaver's release", within: 10)
-        await load.value
     }
 
     @Test func aPreviousOwnerThatNeverReleasesHoldsLoadsOnlyUntilTheDeadline() async throws {
         let gate = HandoffGate(me: "c", timeout: .milliseconds(200))
         gate.membershipChanged(from: two, to: three)
         try await withDeadline(10) { await gate.beforeLoading(user(movingFrom: "a", to: "c", before: two, after: three)) }
+    }
+
+    /// A load of `user` is held through `meanwhile` and goes on after `release`.
+    func expectHeld(
+        _ gate: HandoffGate, _ user: Snowflake, until what: String, meanwhile: () -> Void, release: () -> Void
+    ) async throws {
+        let loaded = Events<String>()
+        let load = Task {
+            await gate.beforeLoading(user)
+            loaded.record("loaded")
+        }
+        meanwhile()
+        #expect(loaded.pending.isEmpty)
+        release()
+        _ = try await loaded.next("the load goes on after \(what)", within: 10)
+        await load.value
     }
 
     /// Runs `body`, failing the test if it has not returned within `seconds`.
