@@ -11,7 +11,9 @@ import Testing
         // Its watchdog stops it when the test process ends, whatever happens here.
         let server = try await PostgresTestServer()
         var configuration = PostgresReadStatesStore.Configuration(url: try PostgresURL(await server.makeDatabase()))
-        configuration.timeout = .seconds(2)
+        // Short enough that the outage below fails fast, long enough for a fresh server's
+        // first queries on a machine busy with the rest of the suite (2 s was not, once).
+        configuration.timeout = .seconds(8)
         let store = try await PostgresReadStatesStore(configuration: configuration)
         let writeBehind = WriteBehind(store: store, delay: 0)
         let engine = ReadStates(configuration: .init(capacity: 100, shards: 2), persistence: writeBehind)
