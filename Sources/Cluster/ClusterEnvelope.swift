@@ -28,12 +28,6 @@ struct ClusterEnvelope: Equatable {
         return bytes
     }
 
-    /// Whether `bytes` are an envelope sent by `sender` (its UTF-8), read in place.
-    static func isSent(by sender: [UInt8], _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count >= 10 + sender.count, Int(bytes[1]) == sender.count else { return false }
-        return bytes[2..<(2 + sender.count)].elementsEqual(sender)
-    }
-
     /// nil for bytes that are not an envelope (another program on the channel).
     init?(decoding bytes: [UInt8]) {
         guard bytes.count >= 10, let kind = Kind(rawValue: bytes[0]) else { return nil }

@@ -123,10 +123,6 @@ public final class ClusterNode: @unchecked Sendable {
         commands = RedisConnection(url: configuration.redis, loop: loop, name: "commands")
         subscriber = RedisConnection(url: configuration.redis, loop: loop, name: "subscriber")
         subscriber.onMessage = { [unowned self] channel, payload in received(channel: channel, payload: payload) }
-        // This node's own publications come back from the topics it listens to: dropped
-        // before they are copied (``ClusterEnvelope/isSent(by:_:)``).
-        let ownID = Array(configuration.nodeID.utf8)
-        subscriber.wantsMessage = { !ClusterEnvelope.isSent(by: ownID, $0) }
         loop.onRound = { [weak self] in self?.round() }
     }
 
@@ -229,15 +225,9 @@ public final class ClusterNode: @unchecked Sendable {
     }
 
     /// Publishes `body` to the nodes that listen to `topic` (this one included, which
-    /// drops its own before copying it); nothing while this node is alone.
+    /// drops its own).
     public func publish(_ body: [UInt8], topic: String) {
-        let bytes = ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body).encoded
-        let channel = topicChannel(topic)
-        loop.perform { [self] in
-            guard commands.isConnected, membership.members.contains(where: { $0.id != configuration.nodeID }) else { return }
-            count { $0.messagesOut += 1 }
-            commands.command([Array("PUBLISH".utf8), Array(channel.utf8), bytes]) { _ in }
-        }
+        publish(ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body), to: topicChannel(topic))
     }
 
     private func topicChannel(_ name: String) -> String { "\(configuration.prefix):topic:\(name)" }

@@ -124,10 +124,6 @@ final class RedisConnection {
 
     /// Where every subscribed channel's messages go (channel, payload).
     var onMessage: (_ channel: [UInt8], _ payload: [UInt8]) -> Void = { _, _ in }
-    /// Asked first, with the payload still in hiredis's buffer: false drops the message
-    /// without copying it (a node's own publications coming back from a topic it
-    /// listens to).
-    var wantsMessage: (_ payload: UnsafeRawBufferPointer) -> Bool = { _ in true }
 
     /// SUBSCRIBE to `channels`: their messages go to ``onMessage``. Subscriptions end
     /// with the connection: subscribe again on ``Event/connected``.
@@ -136,25 +132,14 @@ final class RedisConnection {
         // One box for every subscription of this connection: hiredis keeps calling it
         // for each message, and with nil when the connection goes; it lives here (not
         // retained by hiredis) until then.
-        if subscriptions.isEmpty {
-            subscriptions.append(SubscriptionBox(wants: { [unowned self] in wantsMessage($0) }) { [unowned self] in onMessage($0, $1) })
-        }
+        if subscriptions.isEmpty { subscriptions.append(SubscriptionBox { [unowned self] in onMessage($0, $1) }) }
         let privdata = Unmanaged.passUnretained(subscriptions[0]).toOpaque()
         _ = Self.send(context, [Array("SUBSCRIBE".utf8)] + channels.map { Array($0.utf8) }, privdata) { context, reply, privdata in
             guard let reply, let privdata else { return }
-            let box = Unmanaged<SubscriptionBox>.fromOpaque(privdata).takeUnretainedValue()
-            // A message is ["message", channel, payload]; anything else confirms a
-            // (un)subscription. Looked at in place before anything is copied.
-            let value = reply.assumingMemoryBound(to: redisReply.self).pointee
-            guard value.type == CHiredis_replyArray(), value.elements == 3, let payload = value.element[2]?.pointee,
-                payload.type == CHiredis_replyString(), let kind = value.element[0]?.pointee, kind.len == 7,
-                memcmp(kind.str, "message", 7) == 0
-            else { return }
-            guard box.wants(UnsafeRawBufferPointer(start: payload.str, count: payload.len)) else { return }
-            guard case .array(let parts) = RedisReply(reply.assumingMemoryBound(to: redisReply.self)),
-                case .string(let channel) = parts[1], case .string(let bytes) = parts[2]
-            else { return }
-            box.handler(channel, bytes)
+            guard case .array(let parts) = RedisReply(reply.assumingMemoryBound(to: redisReply.self)), parts.count == 3,
+                parts[0] == .string(Array("message".utf8)), case .string(let channel) = parts[1], case .string(let payload) = parts[2]
+            else { return }  // the confirmation of a (un)subscription
+            Unmanaged<SubscriptionBox>.fromOpaque(privdata).takeUnretainedValue().handler(channel, payload)
         }
     }
 
@@ -212,10 +197,6 @@ private final class ReplyBox {
 }
 
 private final class SubscriptionBox {
-    let wants: (UnsafeRawBufferPointer) -> Bool
     let handler: ([UInt8], [UInt8]) -> Void
-    init(wants: @escaping (UnsafeRawBufferPointer) -> Bool, _ handler: @escaping ([UInt8], [UInt8]) -> Void) {
-        self.wants = wants
-        self.handler = handler
-    }
+    init(_ handler: @escaping ([UInt8], [UInt8]) -> Void) { self.handler = handler }
 }
