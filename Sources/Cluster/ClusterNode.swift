@@ -77,8 +77,6 @@ public final class ClusterNode: @unchecked Sendable {
         public var requestsFailed = 0
         public var reconnects = 0
         public var membershipChanges = 0
-        /// Topics this node listens to.
-        public var topics = 0
     }
 
     public let configuration: Configuration
@@ -122,7 +120,6 @@ public final class ClusterNode: @unchecked Sendable {
         snapshot = Mutex((Membership([]), .degraded, Statistics()))
         commands = RedisConnection(url: configuration.redis, loop: loop, name: "commands")
         subscriber = RedisConnection(url: configuration.redis, loop: loop, name: "subscriber")
-        subscriber.onMessage = { [unowned self] channel, payload in received(channel: channel, payload: payload) }
         loop.onRound = { [weak self] in self?.round() }
     }
 
@@ -200,40 +197,6 @@ public final class ClusterNode: @unchecked Sendable {
             }
         }
     }
-
-    /// Topics this node listens to besides its own channels (``listen(to:)``): kept
-    /// here, so that they are subscribed again after Redis comes back.
-    private var topics: Set<String> = []
-
-    /// Starts listening to these topics (``publish(_:topic:)`` reaches every node that
-    /// listens: one PUBLISH, Redis delivers it to those nodes only).
-    public func listen(to names: [String]) {
-        loop.perform { [self] in
-            let new = names.filter { topics.insert(topicChannel($0)).inserted }.map(topicChannel)
-            count { $0.topics = topics.count }
-            subscriber.subscribe(new)
-        }
-    }
-
-    /// Stops listening to these topics.
-    public func stopListening(to names: [String]) {
-        loop.perform { [self] in
-            let gone = names.map(topicChannel).filter { topics.remove($0) != nil }
-            count { $0.topics = topics.count }
-            subscriber.unsubscribe(gone)
-        }
-    }
-
-    /// Publishes `body` to the nodes that listen to `topic` (this one included, which
-    /// drops its own).
-    public func publish(_ body: [UInt8], topic: String) {
-        publish(ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body), to: topicChannel(topic))
-    }
-
-    private func topicChannel(_ name: String) -> String { "\(configuration.prefix):topic:\(name)" }
-
-    /// Topics listened to now (for tests and metrics).
-    public var listening: Int { snapshot.withLock { $0.statistics.topics } }
 
     /// Asks `node`; `completion` runs once, on the cluster's thread, with the reply or
     /// the reason there is none (a timeout, the node not listening, Redis down).
@@ -366,7 +329,9 @@ public final class ClusterNode: @unchecked Sendable {
                 if wasConnected { graceUntil = Self.now() + configuration.ttlMilliseconds }
                 if workerNumber == nil { claimWorker() } else { heartbeat() }
             } else {
-                subscriber.subscribe([ownChannel, allChannel, membershipChannel] + topics.sorted())
+                subscriber.subscribe([ownChannel, allChannel, membershipChannel]) { [unowned self] channel, payload in
+                    received(channel: channel, payload: payload)
+                }
                 // Joins and leaves missed while away: the next heartbeat brings them.
                 nextHeartbeat = 0
             }

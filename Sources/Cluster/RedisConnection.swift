@@ -122,32 +122,22 @@ final class RedisConnection {
         }
     }
 
-    /// Where every subscribed channel's messages go (channel, payload).
-    var onMessage: (_ channel: [UInt8], _ payload: [UInt8]) -> Void = { _, _ in }
-
-    /// SUBSCRIBE to `channels`: their messages go to ``onMessage``. Subscriptions end
-    /// with the connection: subscribe again on ``Event/connected``.
-    func subscribe(_ channels: [String]) {
-        guard let context, isConnected, !channels.isEmpty else { return }
-        // One box for every subscription of this connection: hiredis keeps calling it
-        // for each message, and with nil when the connection goes; it lives here (not
-        // retained by hiredis) until then.
-        if subscriptions.isEmpty { subscriptions.append(SubscriptionBox { [unowned self] in onMessage($0, $1) }) }
-        let privdata = Unmanaged.passUnretained(subscriptions[0]).toOpaque()
+    /// SUBSCRIBE to `channels`; `message` gets each message's channel and payload.
+    /// Subscriptions end with the connection: subscribe again on ``Event/connected``.
+    func subscribe(_ channels: [String], message: @escaping (_ channel: [UInt8], _ payload: [UInt8]) -> Void) {
+        guard let context, isConnected else { return }
+        let box = SubscriptionBox(message)
+        subscriptions.append(box)
+        let privdata = Unmanaged.passUnretained(box).toOpaque()
         _ = Self.send(context, [Array("SUBSCRIBE".utf8)] + channels.map { Array($0.utf8) }, privdata) { context, reply, privdata in
+            // Called for the subscription's confirmation, every message, and with nil
+            // when the connection goes (the box belongs to the connection, not hiredis).
             guard let reply, let privdata else { return }
             guard case .array(let parts) = RedisReply(reply.assumingMemoryBound(to: redisReply.self)), parts.count == 3,
                 parts[0] == .string(Array("message".utf8)), case .string(let channel) = parts[1], case .string(let payload) = parts[2]
-            else { return }  // the confirmation of a (un)subscription
+            else { return }
             Unmanaged<SubscriptionBox>.fromOpaque(privdata).takeUnretainedValue().handler(channel, payload)
         }
-    }
-
-    /// UNSUBSCRIBE from `channels` (hiredis routes the confirmation to the channel's
-    /// own callback and then forgets the channel: no callback of its own).
-    func unsubscribe(_ channels: [String]) {
-        guard let context, isConnected, !channels.isEmpty, !subscriptions.isEmpty else { return }
-        _ = Self.send(context, [Array("UNSUBSCRIBE".utf8)] + channels.map { Array($0.utf8) }, nil, nil)
     }
 
     /// What to run once a graceful close has finished (``close(gracefully:)``).
@@ -183,7 +173,7 @@ final class RedisConnection {
 
     private static func send(
         _ context: UnsafeMutablePointer<redisAsyncContext>, _ arguments: [[UInt8]], _ privdata: UnsafeMutableRawPointer?,
-        _ callback: (@convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void)?
+        _ callback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void
     ) -> Int32 {
         RedisArguments.withArgv(arguments) { argc, argv, argvlen in
             redisAsyncCommandArgv(context, callback, privdata, argc, argv, argvlen)

@@ -365,7 +365,7 @@ struct ServeCommand: AsyncParsableCommand {
                 // A failed final write still lets the cluster and the store shut down in order.
                 failureTerminationBehavior: .gracefullyShutdownGroup
             ),
-            .init(service: LastMessagesService(directory: directory, store: channelStore, cluster: clusterNode, logger: logger)),
+            .init(service: LastMessagesService(directory: directory, store: channelStore, logger: logger)),
             .init(service: GatewayService(server: server, serving: shared)),
         ]
         // No signals of the group's own: `ShutdownSignal` has caught SIGTERM and SIGINT
@@ -389,18 +389,12 @@ struct ServeCommand: AsyncParsableCommand {
 extension ServeCommand {
     /// Every second, and once more when cancelled: channels' newest message IDs to the
     /// store (a failed write is retried with the next round's).
-    /// In a cluster, `announce` tells the other nodes too.
-    static func recordLastMessages(
-        _ directory: ChannelDirectory, into store: any ChannelStore, logger: Logger,
-        announce: @Sendable ([Snowflake: Snowflake]) -> Void = { _ in }
-    ) async {
+    static func recordLastMessages(_ directory: ChannelDirectory, into store: any ChannelStore, logger: Logger) async {
         var unsaved: [Snowflake: Snowflake] = [:]
         while true {
             let cancelled = Task.isCancelled
             if !cancelled { try? await Task.sleep(for: .seconds(1)) }
-            let new = directory.takeDirtyLastMessages()
-            announce(new)
-            unsaved.merge(new) { max($0, $1) }
+            unsaved.merge(directory.takeDirtyLastMessages()) { max($0, $1) }
             do {
                 try await Task { [unsaved] in try await store.recordLastMessages(unsaved) }.value
                 unsaved = [:]

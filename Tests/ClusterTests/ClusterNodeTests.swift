@@ -64,38 +64,6 @@ import TestSupport
         #expect(try await redis.cli("ZCARD", "readstates:nodes").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
-    @Test func aTopicReachesTheNodesThatListenToItAndOnlyWhileTheyDo() async throws {
-        let redis = try await RedisTestServer()
-        let eventsA = Events<Event>(), eventsB = Events<Event>(), eventsC = Events<Event>()
-        let a = try Self.node("a", redis: redis, events: eventsA)
-        let b = try Self.node("b", redis: redis, events: eventsB)
-        let c = try Self.node("c", redis: redis, events: eventsC)
-        for node in [a, b, c] { _ = try await node.start() }
-        b.listen(to: ["channel:1"])
-        _ = try await eventually("b listens", within: 10) { b.statistics.topics == 1 }
-        // The SUBSCRIBE is on b's own connection: a message proves it is in place.
-        try await eventually("b hears the topic", within: 10) {
-            a.publish(Array("probe".utf8), topic: "channel:1")
-            return eventsB.pending.contains(.message(from: "a", "probe"))
-        }
-        a.publish(Array("one".utf8), topic: "channel:1")
-        _ = try await eventsB.next("b gets the topic's message", within: 10) { $0 == .message(from: "a", "one") }
-        b.stopListening(to: ["channel:1"])
-        // Redis has taken the UNSUBSCRIBE once the topic has no subscriber left.
-        try await eventually("b's UNSUBSCRIBE taken", within: 10) {
-            try await redis.cli("PUBSUB", "NUMSUB", "readstates:topic:channel:1").split(separator: "\n").last == "0"
-        }
-        a.publish(Array("two".utf8), topic: "channel:1")
-        a.broadcast(Array("after".utf8))
-        _ = try await eventsB.next("the broadcast after it", within: 10) { $0 == .message(from: "a", "after") }
-        // Redis delivers a's messages to b in the order published: "two" would have come first.
-        #expect(!eventsB.history.contains(.message(from: "a", "two")))
-        // c never listened.
-        _ = try await eventsC.next("c gets the broadcast", within: 10) { $0 == .message(from: "a", "after") }
-        #expect(!eventsC.history.contains { if case .message(_, let text) = $0 { ["probe", "one", "two"].contains(text) } else { false } })
-        for node in [a, b, c] { await node.leave() }
-    }
-
     @Test func aNodeThatStopsHeartbeatingIsDroppedAfterItsTTL() async throws {
         let redis = try await RedisTestServer()
         let events = Events<Event>()

@@ -18,8 +18,6 @@ import Testing
         .released(membership: 0xDEAD_BEEF_0000_0001),
         .forwarded(hops: 2, .mentions(users: [id(1)], channel: id(10), message: id(99))),
         .forwarded(hops: 1, .readStates(user: id(1))),
-        .lastMessages([id(10): id(99), id(11): id(100)]),
-        .lastMessages([:]),
     ]
 
     @Test(arguments: messages)

@@ -80,21 +80,9 @@ import Testing
         #expect(publishes(actions).isEmpty)
     }
 
-    @Test func aSessionOnThisNodeMakesItListenBeforeREADYGoesOutAndItsCloseIsReported() {
-        var core = clusterCore()
-        let actions = base.ready(&core, 1, user: 1)
-        #expect(actions.first { if case .send = $0 { true } else { if case .sessionAttached = $0 { true } else { false } } } == .sessionAttached(user: id(1)))
-        #expect(core.disconnected(1, now: 5) == id(1))
-        // A connection that never got READY carried no session.
-        _ = core.connected(2, now: 0)
-        #expect(core.disconnected(2, now: 5) == nil)
-    }
-
     @Test func oneNodePublishesNothing() throws {
         var core = base.makeCore()
         base.ready(&core, 1, user: 1)
-        let ready = base.ready(&core, 3, user: 2)
-        #expect(!ready.contains(.sessionAttached(user: id(2))))
         let (_, actions) = core.sendMessage("hi", nonce: nil, to: base.general, from: id(1), connection: 1)
         #expect(publishes(actions).isEmpty)
         #expect(!actions.contains { if case .mentionUncached = $0 { true } else { false } })

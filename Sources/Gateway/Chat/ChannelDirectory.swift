@@ -81,16 +81,14 @@ public final class ChannelDirectory: Sendable {
         }
     }
 
-    /// Records a new message as the channel's newest. `dirty`: whether this process
-    /// writes it to the store (false for what another cluster node sent here: that node
-    /// writes it).
-    public func recordMessage(_ messageID: Snowflake, in channel: Snowflake, dirty: Bool = true) {
+    /// Records a new message as the channel's newest.
+    public func recordMessage(_ messageID: Snowflake, in channel: Snowflake) {
         state.withLock { state in
             guard let stored = state.channels[channel] else { return }
             if stored.lastMessageID.map({ $0 < messageID }) ?? true {
                 state.channels[channel]?.lastMessageID = messageID
                 if let slot = state.summarySlot[channel] { state.summaries[slot].lastMessageId = messageID }
-                if dirty { state.dirty[channel] = messageID }
+                state.dirty[channel] = messageID
             }
         }
     }

@@ -31,10 +31,6 @@ indirect enum ClusterMessage: Equatable, Sendable {
     /// (member sets differ for a moment), `hops` times: bounded, so that nodes whose
     /// sets disagree cannot pass it round for ever. Never nested.
     case forwarded(hops: UInt8, ClusterMessage)
-    /// To every node, once a second: the channels' newest messages sent on the sender
-    /// (a MESSAGE_CREATE reaches only the nodes that listen to its channel; the others
-    /// learn here what READY's channel list shows).
-    case lastMessages([Snowflake: Snowflake])
 
     /// A reply to ``readStates(user:)`` or ``ack(user:items:manual:mentionCount:)``:
     /// the states, and the owner's generation they are versioned in.
@@ -48,7 +44,7 @@ indirect enum ClusterMessage: Equatable, Sendable {
     }
 
     private enum Kind: UInt8 {
-        case dispatch = 1, readStates, ack, mentions, channel, released, forwarded, lastMessages
+        case dispatch = 1, readStates, ack, mentions, channel, released, forwarded
     }
 
     var encoded: [UInt8] {
@@ -94,11 +90,6 @@ indirect enum ClusterMessage: Equatable, Sendable {
         case .released(let membership):
             writer.byte(Kind.released.rawValue)
             writer.integer(membership)
-        case .lastMessages(let messages):
-            writer.byte(Kind.lastMessages.rawValue)
-            let sorted = messages.sorted { $0.key < $1.key }
-            writer.ids(sorted.map(\.key))
-            writer.ids(sorted.map(\.value))
         case .forwarded(let hops, let inner):
             writer.byte(Kind.forwarded.rawValue)
             writer.byte(hops)
@@ -150,11 +141,6 @@ indirect enum ClusterMessage: Equatable, Sendable {
         case .released:
             guard let membership = reader.integer() else { return nil }
             self = .released(membership: membership)
-        case .lastMessages:
-            guard let channels = reader.ids(), let messages = reader.ids(), channels.count == messages.count,
-                Set(channels).count == channels.count
-            else { return nil }
-            self = .lastMessages(Dictionary(uniqueKeysWithValues: zip(channels, messages)))
         case .forwarded:
             guard let hops = reader.byte(), let inner = reader.rest().flatMap(ClusterMessage.init(decoding:)) else { return nil }
             if case .forwarded = inner { return nil }

@@ -32,8 +32,6 @@ public final class GatewayCluster: Sendable {
     private let inboxes = Mutex<[ServiceInbox]>([])
     /// Membership changes are handled one after another, in order.
     private let releases = Mutex<Task<Void, Never>?>(nil)
-    /// The channels whose messages this node must hear (a topic each).
-    let interest: ClusterInterest
 
     struct Figures: Sendable {
         let forwarded: Counter
@@ -52,7 +50,6 @@ public final class GatewayCluster: Sendable {
         metrics: GatewayMetrics,
         logger: Logger,
         flush: @escaping @Sendable () async throws -> Void,
-        resumeWindowMilliseconds: UInt64 = SessionMachine.Configuration().resumeWindowMilliseconds,
         fatal: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(ClusterError) {
         let target = HandlerTarget()
@@ -64,12 +61,7 @@ public final class GatewayCluster: Sendable {
             cluster.answer(body, from: from, reply: reply)
         }
         handlers.membership = { before, after, leaving in target.cluster?.membershipChanged(from: before, to: after, leaving: leaving) }
-        let node = try ClusterNode(configuration: configuration, handlers: handlers, logger: logger)
-        self.node = node
-        interest = ClusterInterest(directory: directory, windowMilliseconds: resumeWindowMilliseconds) { listen, stop in
-            if !listen.isEmpty { node.listen(to: listen.map(ClusterInterest.topic)) }
-            if !stop.isEmpty { node.stopListening(to: stop.map(ClusterInterest.topic)) }
-        }
+        node = try ClusterNode(configuration: configuration, handlers: handlers, logger: logger)
         self.engine = engine
         self.directory = directory
         self.versions = versions
@@ -100,7 +92,6 @@ public final class GatewayCluster: Sendable {
                 ("cluster_redis_reconnects", Double(statistics.reconnects)),
                 ("cluster_members", Double(node.members.members.count)),
                 ("cluster_membership_changes", Double(statistics.membershipChanges)),
-                ("cluster_topics", Double(statistics.topics)),
                 ("cluster_degraded", node.health == .degraded ? 1 : 0),
             ]
         }
@@ -147,15 +138,9 @@ public final class GatewayCluster: Sendable {
 
     // MARK: Out
 
-    /// A dispatch delivered here, for the sessions of `target` on the other nodes: a
-    /// channel's messages to the nodes that listen to its topic (those with a member's
-    /// session), a user's to every other node.
+    /// A dispatch delivered here, for the sessions of `target` on the other nodes.
     func publish(_ type: String, target: ClusterDispatchTarget, message: Snowflake?, payload: [UInt8]) {
-        let body = ClusterMessage.dispatch(type: type, target: target, message: message, payload: payload).encoded
-        switch target {
-        case .channel(let channel): node.publish(body, topic: ClusterInterest.topic(channel))
-        case .users: node.broadcast(body)
-        }
+        node.broadcast(ClusterMessage.dispatch(type: type, target: target, message: message, payload: payload).encoded)
     }
 
     /// Tells every running node of the cluster on `redis` about a channel saved in the
@@ -166,16 +151,8 @@ public final class GatewayCluster: Sendable {
         try ClusterNode.announce(ClusterMessage.channel(channel).encoded, redis: redis, sender: "readstates-channel")
     }
 
-    /// Channels' newest messages sent on this node (once a second, with their write to
-    /// the store), for the other nodes' directories.
-    public func publish(lastMessages: [Snowflake: Snowflake]) {
-        guard !lastMessages.isEmpty else { return }
-        node.broadcast(ClusterMessage.lastMessages(lastMessages).encoded)
-    }
-
     /// A channel created or changed here, for the other nodes' directories.
     public func publish(channel: ChatChannel) {
-        interest.channelChanged(channel.id)
         node.broadcast(ClusterMessage.channel(channel).encoded)
     }
 
@@ -213,7 +190,7 @@ public final class GatewayCluster: Sendable {
             case .users(let list):
                 users = list
             case .channel(let channel):
-                if let messageID { directory.recordMessage(messageID, in: channel, dirty: false) }
+                if let messageID { directory.recordMessage(messageID, in: channel) }
                 users = directory.channel(channel)?.members ?? []
             }
             figures.deliveredIn.increment()
@@ -231,11 +208,8 @@ public final class GatewayCluster: Sendable {
             Task { await router.mention(users: users, channel: channel, message: messageID, from: sender, hops: hops) }
         case .channel(let channel):
             directory.add(channel)
-            interest.channelChanged(channel.id)
         case .released(let membership):
             gate.released(by: sender, membership: membership)
-        case .lastMessages(let messages):
-            for (channel, message) in messages { directory.recordMessage(message, in: channel, dirty: false) }
         case .readStates, .ack, .forwarded:
             logger.warning("cluster: a request sent as a message", metadata: ["from": "\(sender)"])
         }

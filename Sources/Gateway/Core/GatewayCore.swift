@@ -39,9 +39,6 @@ public struct GatewayCore {
         /// In a cluster: a dispatch delivered here, for the sessions on the other nodes
         /// (`message`: MESSAGE_CREATE's ID).
         case publish(type: String, target: ClusterDispatchTarget, message: Snowflake?, payload: [UInt8])
-        /// In a cluster: a session of `user` got a connection here (READY or RESUMED),
-        /// so this node must hear its channels' messages (``ClusterInterest``).
-        case sessionAttached(user: Snowflake)
     }
 
     /// Which users' read states this node's engine holds: all of them on one node; in
@@ -189,16 +186,13 @@ public struct GatewayCore {
 
     /// The connection is gone: its session waits for a RESUME, unless the server
     /// closed it for cause (which ends the session).
-    /// - Returns: the user whose session it carried (READY or RESUMED went out on it).
-    @discardableResult
-    public mutating func disconnected(_ id: Int, now: UInt64) -> Snowflake? {
-        guard let connection = connections.removeValue(forKey: id) else { return nil }
+    public mutating func disconnected(_ id: Int, now: UInt64) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
         metrics.connections.decrement()
         if let code = connection.closing { metrics.closed(code: code.rawValue) }
-        guard let sessionID = connection.sessionID, let user = connection.sessionUser else { return connection.sessionUser }
+        guard let sessionID = connection.sessionID, let user = connection.sessionUser else { return }
         let end = connection.closing.map { $0 != .goingAway } ?? false
         sessions.disconnected(sessionID, user: user, connection: id, end: end, now: now)
-        return user
     }
 
     /// Once a second: heartbeat deadlines, and sessions past their resume window.
@@ -374,8 +368,6 @@ public struct GatewayCore {
         }
         connections[id]?.machine.ready()
         if let start = connection.identifiedAt { metrics.readyBuild.record(ContinuousClock.now - start) }
-        // First: the node starts listening to the user's channels before READY goes out.
-        if ownership.isClustered { actions.insert(.sessionAttached(user: user), at: 0) }
         return actions
     }
 
@@ -395,7 +387,6 @@ public struct GatewayCore {
         case .success(let frames):
             connections[id]?.sessionID = sessionID
             connections[id]?.sessionUser = user
-            if ownership.isClustered { actions.append(.sessionAttached(user: user)) }
             actions += frames.map { .send(connection: id, frame: $0) }
             counted("RESUMED")
             connections[id]?.machine.ready()

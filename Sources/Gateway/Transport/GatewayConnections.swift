@@ -75,18 +75,12 @@ final class GatewayConnections {
     func closed(_ id: Int) {
         guard sockets.removeValue(forKey: id) != nil else { return }
         figures.connections.decrement()
-        let now = Monotonic.milliseconds()
-        if let user = core.disconnected(id, now: now) { router.cluster?.interest.detached(user, now: now) }
+        core.disconnected(id, now: Monotonic.milliseconds())
     }
 
     // MARK: Events from the inbox
 
-    func tick() {
-        let now = Monotonic.milliseconds()
-        perform(core.tick(now: now))
-        // One thread looks after the cluster's interest (users idle past the window).
-        if core.thread == 0 { router.cluster?.interest.sweep(now: now) }
-    }
+    func tick() { perform(core.tick(now: Monotonic.milliseconds())) }
 
     func goAway() { perform(core.goAway()) }
 
@@ -169,8 +163,6 @@ final class GatewayConnections {
                 Task { await router.mention(users: users, channel: channel, message: message) }
             case .publish(let type, let target, let message, let payload):
                 router.cluster?.publish(type, target: target, message: message, payload: payload)
-            case .sessionAttached(let user):
-                router.cluster?.interest.attached(user)
             }
         }
     }
