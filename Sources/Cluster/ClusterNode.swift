@@ -92,6 +92,8 @@ public final class ClusterNode: @unchecked Sendable {
     private var membership = Membership([])
     private var registered = false
     private var leaving = false
+    /// Another node holds this node's worker number (``Handlers/fatal``): no heartbeats.
+    private var workerLost = false
     private var nextHeartbeat: UInt64 = 0
     private var lastHeartbeatOK: UInt64 = 0
     private var nextRequestID: UInt64 = 1
@@ -259,12 +261,18 @@ public final class ClusterNode: @unchecked Sendable {
                     continuation.resume()
                     return
                 }
-                commands.command(
-                    ["EVAL", ClusterScripts.leave, "3", membersKey, urlsKey, workerKey(worker), configuration.nodeID]
-                ) { [self] _ in
-                    commands.command(["PUBLISH", membershipChannel, "leave \(configuration.nodeID)"]) { [self] _ in
-                        apply(others)
-                        continuation.resume()
+                // Said before it is done, so that no other node sees it gone without
+                // knowing it leaves cleanly (and so waits for its release); said again
+                // after, so that they refresh at once.
+                let leave = ["PUBLISH", membershipChannel, "leave \(configuration.nodeID)"]
+                commands.command(leave) { [self] _ in
+                    commands.command(
+                        ["EVAL", ClusterScripts.leave, "3", membersKey, urlsKey, workerKey(worker), configuration.nodeID]
+                    ) { [self] _ in
+                        commands.command(leave) { [self] _ in
+                            apply(others)
+                            continuation.resume()
+                        }
                     }
                 }
             }
@@ -377,7 +385,7 @@ public final class ClusterNode: @unchecked Sendable {
     }
 
     private func heartbeat() {
-        guard let worker = workerNumber, commands.isConnected, !leaving else { return }
+        guard let worker = workerNumber, commands.isConnected, !leaving, !workerLost else { return }
         nextHeartbeat = Self.now() + configuration.heartbeatMilliseconds
         let joining = !registered
         commands.command(
@@ -417,7 +425,9 @@ public final class ClusterNode: @unchecked Sendable {
                 } else if message.contains("WORKER_LOST") {
                     // Its IDs would collide with the other node's: stop, loudly.
                     logger.error("cluster: this node's Snowflake worker number was taken by another node while Redis was away")
-                    leaving = true
+                    // No more heartbeats; the shutdown that follows still leaves cleanly
+                    // (withdraw, release, write), so the others wait for its release.
+                    workerLost = true
                     handlers.fatal("the Snowflake worker number was taken by another node")
                 } else {
                     logger.warning("cluster: heartbeat failed", metadata: ["error": "\(message)"])

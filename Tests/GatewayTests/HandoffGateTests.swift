@@ -72,6 +72,22 @@ import TestSupport
         }
     }
 
+    @Test func aSecondChangeBeforeTheFirstOnesReleaseDoesNotForgetIt() async throws {
+        let gate = HandoffGate(me: "c", timeout: .seconds(60))
+        let four = Membership(three.members + [.init(id: "d", url: "ws://d")])
+        gate.membershipChanged(from: two, to: three)
+        // d joins before a has released for three: c's users that came from a still wait.
+        gate.membershipChanged(from: three, to: four)
+        let moving = (UInt64(1)...100_000).lazy.map { Snowflake(rawValue: $0) }.first {
+            two.owner(of: $0.rawValue)?.id == "a" && three.owner(of: $0.rawValue)?.id == "c" && four.owner(of: $0.rawValue)?.id == "c"
+        }!
+        try await expectHeld(gate, moving, until: "a's release") {
+            gate.released(by: "b", membership: HandoffGate.hash(four))
+        } release: {
+            gate.released(by: "a", membership: HandoffGate.hash(four))
+        }
+    }
+
     @Test func aPreviousOwnerThatNeverReleasesHoldsLoadsOnlyUntilTheDeadline() async throws {
         let gate = HandoffGate(me: "c", timeout: .milliseconds(200))
         gate.membershipChanged(from: two, to: three)

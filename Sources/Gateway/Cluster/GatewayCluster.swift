@@ -126,6 +126,9 @@ public final class GatewayCluster: Sendable {
         node.members.owner(of: user.rawValue)
     }
 
+    /// Whether this node has left (or is leaving) the member set.
+    var isLeaving: Bool { !node.members.contains(nodeID) && !node.members.members.isEmpty }
+
     /// Whether this node owns `user` (also when no member set is known yet).
     public func isLocal(_ user: Snowflake) -> Bool {
         guard let owner = owner(of: user) else { return true }

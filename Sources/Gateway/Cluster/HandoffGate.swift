@@ -14,23 +14,33 @@ import Synchronization
 /// waited for (what it had not written is lost, as on one node). No load waits longer
 /// than `timeout` from the moment it began to wait.
 public final class HandoffGate: Sendable {
+    /// One member change's moves: who held the users before it, and whose release for
+    /// it has not come yet. Kept until all released or its deadline: a second change
+    /// coming quickly must not make the first one's moves forgotten.
+    private struct Handoff {
+        var id: Int
+        var before: Membership
+        var hash: UInt64
+        var waitingFor: Set<String>
+        var deadline: ContinuousClock.Instant
+    }
+
     private struct Waiter {
         var id: Int
+        var handoff: Int
         var node: String
         var continuation: CheckedContinuation<Void, Never>
     }
 
     private struct State {
         var me: String
-        var before = Membership([])
         var current = Membership([])
-        /// Previous owners whose release for `current` has not come yet.
-        var waitingFor: Set<String> = []
+        var handoffs: [Handoff] = []
         /// The newest membership hash each node said it released for (it may come
         /// before this node sees the same membership).
         var releasedFor: [String: UInt64] = [:]
         var waiters: [Waiter] = []
-        var nextWaiter = 0
+        var nextID = 0
     }
 
     private let state: Mutex<State>
@@ -52,59 +62,83 @@ public final class HandoffGate: Sendable {
             let me = state.me
             // The first set (this node joined): every other member held its users.
             let previous = before.members.isEmpty ? Membership(after.members.filter { $0.id != me }) : before
-            state.before = previous
             state.current = after
             let hash = Self.hash(after)
             let holders = previous.ids.filter { $0 != me && (after.contains($0) || leaving.contains($0)) }
-            state.waitingFor = Set(holders.filter { state.releasedFor[$0] != hash })
+            let waiting = Set(holders.filter { state.releasedFor[$0] != hash })
+            let now = ContinuousClock.now
+            state.handoffs.removeAll { $0.waitingFor.isEmpty || $0.deadline <= now }
+            if !waiting.isEmpty {
+                state.nextID += 1
+                state.handoffs.append(Handoff(id: state.nextID, before: previous, hash: hash, waitingFor: waiting, deadline: now + timeout))
+            }
             return takeReleased(&state)
         }
         for continuation in released { continuation.resume() }
     }
 
-    /// `node` wrote and let go of what it no longer owns under the membership `hash`.
+    /// `node` wrote and let go of what it no longer owns under the membership `hash`:
+    /// that covers the change with that hash and every one before it (and, for the
+    /// current set, all of them).
     func released(by node: String, membership hash: UInt64) {
         let released = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.releasedFor[node] = hash
-            if hash == Self.hash(state.current) { state.waitingFor.remove(node) }
+            let last = hash == Self.hash(state.current) ? state.handoffs.indices.last : state.handoffs.lastIndex { $0.hash == hash }
+            if let last {
+                for index in state.handoffs.indices where index <= last { state.handoffs[index].waitingFor.remove(node) }
+            }
             return takeReleased(&state)
         }
         for continuation in released { continuation.resume() }
     }
 
+    /// The waiters whose node is no longer waited for in their change.
     private func takeReleased(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
-        let waiting = state.waitingFor
-        let done = state.waiters.filter { !waiting.contains($0.node) }
-        state.waiters.removeAll { !waiting.contains($0.node) }
+        let handoffs = state.handoffs
+        let isDone = { (waiter: Waiter) in !(handoffs.first { $0.id == waiter.handoff }?.waitingFor.contains(waiter.node) ?? false) }
+        let done = state.waiters.filter(isDone)
+        state.waiters.removeAll(where: isDone)
         return done.map(\.continuation)
     }
 
-    /// Returns once `user` may be loaded here: at once unless its previous owner has
-    /// not released yet (then at most `timeout`).
+    /// Returns once `user` may be loaded here: at once unless a previous owner of it
+    /// (in any change still under way) has not released yet; at most `timeout` per
+    /// change waited for.
     func beforeLoading(_ user: Snowflake) async {
-        let waiter = state.withLock { state -> (id: Int, node: String)? in
-            guard !state.waitingFor.isEmpty, let previous = state.before.owner(of: user.rawValue)?.id,
-                state.waitingFor.contains(previous)
-            else { return nil }
-            state.nextWaiter += 1
-            return (state.nextWaiter, previous)
+        for _ in 0..<4 {
+            let wait = state.withLock { state -> (waiter: Int, handoff: Int, node: String, deadline: ContinuousClock.Instant)? in
+                let now = ContinuousClock.now
+                for handoff in state.handoffs.reversed() where handoff.deadline > now {
+                    guard let previous = handoff.before.owner(of: user.rawValue)?.id, handoff.waitingFor.contains(previous) else {
+                        continue
+                    }
+                    state.nextID += 1
+                    return (state.nextID, handoff.id, previous, min(handoff.deadline, now + timeout))
+                }
+                return nil
+            }
+            guard let wait else { return }
+            await hold(wait.waiter, handoff: wait.handoff, node: wait.node, until: wait.deadline)
         }
-        guard let waiter else { return }
-        // This waiter's own deadline: a later member change cannot move it.
-        let deadline = ContinuousClock.now + timeout
+    }
+
+    /// Waits until `node` released for the change, or `deadline`.
+    private func hold(_ id: Int, handoff: Int, node: String, until deadline: ContinuousClock.Instant) async {
         let timer = Task { [self] in
             try? await Task.sleep(until: deadline)
             let late = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == waiter.id }) else { return nil }
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
                 return state.waiters.remove(at: index).continuation
             }
             late?.resume()
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { state -> Bool in
-                // Past the deadline already (the timer found nothing to wake): go on.
-                guard state.waitingFor.contains(waiter.node), ContinuousClock.now < deadline else { return true }
-                state.waiters.append(Waiter(id: waiter.id, node: waiter.node, continuation: continuation))
+                // Released meanwhile, or past the deadline (the timer found nothing to wake): go on.
+                guard ContinuousClock.now < deadline,
+                    state.handoffs.first(where: { $0.id == handoff })?.waitingFor.contains(node) ?? false
+                else { return true }
+                state.waiters.append(Waiter(id: id, handoff: handoff, node: node, continuation: continuation))
                 return false
             }
             if now { continuation.resume() }

@@ -93,9 +93,11 @@ public struct ReadStateRouter: Sendable {
                 cluster.dropped(group, message: message)
                 continue
             }
-            if owner == sender {
+            if owner == sender && !cluster.isLeaving {
                 // Back to the node that passed them here: the two member sets disagree
-                // for a moment. Routed again once they have had time to settle.
+                // for a moment. Routed again once they have had time to settle. (A node
+                // that is leaving passes them on at once: it may be gone in 250 ms, and
+                // the sender, still a member, does the waiting.)
                 try? await Task.sleep(for: .milliseconds(250))
                 await mention(users: group, channel: channel, message: message, from: nil, hops: hops + 1)
             } else {
