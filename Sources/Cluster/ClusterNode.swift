@@ -120,8 +120,8 @@ public final class ClusterNode: @unchecked Sendable {
         self.handlers = handlers
         self.logger = logger
         snapshot = Mutex((Membership([]), .degraded, Statistics()))
-        commands = RedisConnection(url: configuration.redis, loop: loop, name: "commands")
-        subscriber = RedisConnection(url: configuration.redis, loop: loop, name: "subscriber")
+        commands = RedisConnection(url: configuration.redis, loop: loop)
+        subscriber = RedisConnection(url: configuration.redis, loop: loop)
         loop.onRound = { [weak self] in self?.round() }
     }
 

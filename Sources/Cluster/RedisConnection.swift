@@ -16,7 +16,6 @@ final class RedisConnection {
 
     let url: RedisURL
     private let loop: RedisLoop
-    private let name: String
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     /// True from the connect callback's success until the disconnect callback.
     private(set) var isConnected = false
@@ -27,10 +26,9 @@ final class RedisConnection {
     private var subscriptions: [SubscriptionBox] = []
     var onEvent: (Event) -> Void = { _ in }
 
-    init(url: RedisURL, loop: RedisLoop, name: String, retryMilliseconds: UInt64 = 500) {
+    init(url: RedisURL, loop: RedisLoop, retryMilliseconds: UInt64 = 500) {
         self.url = url
         self.loop = loop
-        self.name = name
         self.retryMilliseconds = retryMilliseconds
     }
 

@@ -103,8 +103,10 @@ import TestSupport
             await gate.beforeLoading(user)
             loaded.record("loaded")
         }
+        // Held: it waits at the gate (a gate that did not hold would have let it through).
+        try await eventually("the load waits at the gate", within: 10) { gate.waiting == 1 }
         meanwhile()
-        #expect(loaded.pending.isEmpty)
+        #expect(gate.waiting == 1 && loaded.pending.isEmpty)
         release()
         _ = try await loaded.next("the load goes on after \(what)", within: 10)
         await load.value

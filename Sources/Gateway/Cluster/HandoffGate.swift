@@ -51,6 +51,9 @@ public final class HandoffGate: Sendable {
         self.timeout = timeout
     }
 
+    /// Loads waiting now (for tests: a load that is held is one of them).
+    var waiting: Int { state.withLock { $0.waiters.count } }
+
     static func hash(_ membership: Membership) -> UInt64 {
         Rendezvous.nodeHash(membership.ids.joined(separator: ","))
     }

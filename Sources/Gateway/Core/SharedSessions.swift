@@ -62,17 +62,9 @@ public final class SharedSessions: Sendable {
         }
     }
 
-    /// Numbers and keeps a dispatch for every session of `user`.
-    /// - Returns: each session's frame and the connection it is attached to (nil while
-    ///   it waits for a RESUME).
-    public func dispatch(_ type: String, writing payload: some JSONWritable & Sendable, toUser user: Snowflake) -> [(connection: Int?, frame: [UInt8])] {
-        var frames: [(connection: Int?, frame: [UInt8])] = []
-        dispatch(type, writing: payload, toUsers: CollectionOfOne(user)) { frames.append(($0, $1)) }
-        return frames
-    }
-
-    /// The same for every session of each of `users` (a channel's members), handing
-    /// each frame to `deliver` under its shard's lock. With one shard, one lock for
+    /// Numbers and keeps a dispatch for every session of each of `users` (a channel's
+    /// members), handing each frame to `deliver`, with the connection its session is
+    /// attached to (nil while it waits for a RESUME), under its shard's lock. With one shard, one lock for
     /// all: a MESSAGE_CREATE to a channel's members costs no array per member.
     public func dispatch(
         _ type: String, writing payload: some JSONWritable & Sendable, toUsers users: some Collection<Snowflake>,
