@@ -78,7 +78,7 @@ let package = Package(
         /// and requests between nodes; nothing of the gateway.
         .target(
             name: "Cluster",
-            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CHiredis", "Snowflake", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -18,27 +18,25 @@ struct ClusterEnvelope: Equatable {
 
     var encoded: [UInt8] {
         let senderBytes = Array(sender.utf8.prefix(255))
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(10 + senderBytes.count + body.count)
-        bytes.append(kind.rawValue)
-        bytes.append(UInt8(senderBytes.count))
-        bytes += senderBytes
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: requestID >> UInt64(shift))) }
-        bytes += body
-        return bytes
+        var writer = ClusterWriter(capacity: 10 + senderBytes.count + body.count)
+        writer.byte(kind.rawValue)
+        writer.byte(UInt8(senderBytes.count))
+        writer.raw(senderBytes)
+        writer.integer(requestID)
+        writer.raw(body)
+        return writer.output
     }
 
     /// nil for bytes that are not an envelope (another program on the channel).
     init?(decoding bytes: [UInt8]) {
-        guard bytes.count >= 10, let kind = Kind(rawValue: bytes[0]) else { return nil }
-        let senderLength = Int(bytes[1])
-        guard bytes.count >= 10 + senderLength else { return nil }
+        var reader = ClusterReader(bytes)
+        guard let raw = reader.byte(), let kind = Kind(rawValue: raw), let senderLength = reader.byte(),
+            let sender = reader.raw(count: Int(senderLength)), let requestID = reader.integer(), let body = reader.rest()
+        else { return nil }
         self.kind = kind
-        sender = String(decoding: bytes[2..<(2 + senderLength)], as: UTF8.self)
-        var id: UInt64 = 0
-        for byte in bytes[(2 + senderLength)..<(10 + senderLength)] { id = id << 8 | UInt64(byte) }
-        requestID = id
-        body = Array(bytes[(10 + senderLength)...])
+        self.sender = String(decoding: sender, as: UTF8.self)
+        self.requestID = requestID
+        self.body = body
     }
 
     init(kind: Kind, sender: String, requestID: UInt64 = 0, body: [UInt8]) {

@@ -107,7 +107,9 @@ public final class ClusterNode: @unchecked Sendable {
     private var graceUntil: UInt64 = 0
     private var announcedLeaves: Set<String> = []
 
-    private var ownChannel: String { "\(configuration.prefix):node:\(configuration.nodeID)" }
+    private var ownChannel: String { nodeChannel(configuration.nodeID) }
+    /// The channel a node listens to for what is sent to it alone.
+    private func nodeChannel(_ node: String) -> String { "\(configuration.prefix):node:\(node)" }
     private var allChannel: String { "\(configuration.prefix):all" }
     private var membershipChannel: String { "\(configuration.prefix):membership" }
     private var membersKey: String { "\(configuration.prefix):nodes" }
@@ -181,7 +183,7 @@ public final class ClusterNode: @unchecked Sendable {
 
     /// Publishes `body` to one node.
     public func send(_ body: [UInt8], to node: String) {
-        publish(ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body), to: "\(configuration.prefix):node:\(node)")
+        publish(ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body), to: nodeChannel(node))
     }
 
     /// Publishes `body` to every other node: one PUBLISH to each other member's own
@@ -192,11 +194,7 @@ public final class ClusterNode: @unchecked Sendable {
     public func broadcast(_ body: [UInt8]) {
         let bytes = ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body).encoded
         loop.perform { [self] in
-            guard commands.isConnected else { return }
-            for member in membership.members where member.id != configuration.nodeID {
-                count { $0.messagesOut += 1 }
-                commands.command([Array("PUBLISH".utf8), Array("\(configuration.prefix):node:\(member.id)".utf8), bytes]) { _ in }
-            }
+            for member in membership.members where member.id != configuration.nodeID { publishNow(bytes, to: nodeChannel(member.id)) }
         }
     }
 
@@ -215,7 +213,7 @@ public final class ClusterNode: @unchecked Sendable {
             pending[id] = (Self.now() + configuration.requestTimeoutMilliseconds, node, completion)
             count { $0.requestsOut += 1 }
             let envelope = ClusterEnvelope(kind: .request, sender: configuration.nodeID, requestID: id, body: body)
-            commands.command([Array("PUBLISH".utf8), Array("\(configuration.prefix):node:\(node)".utf8), envelope.encoded]) { [self] reply in
+            commands.command([Array("PUBLISH".utf8), Array(nodeChannel(node).utf8), envelope.encoded]) { [self] reply in
                 // Nobody subscribed: that node is gone (or not yet listening).
                 if reply?.integer == 0, let waiting = pending.removeValue(forKey: id) {
                     count { $0.requestsFailed += 1 }
@@ -323,11 +321,14 @@ public final class ClusterNode: @unchecked Sendable {
 
     private func publish(_ envelope: ClusterEnvelope, to channel: String) {
         let bytes = envelope.encoded
-        loop.perform { [self] in
-            guard commands.isConnected else { return }
-            count { $0.messagesOut += 1 }
-            commands.command([Array("PUBLISH".utf8), Array(channel.utf8), bytes]) { _ in }
-        }
+        loop.perform { [self] in publishNow(bytes, to: channel) }
+    }
+
+    /// On the loop's thread: one PUBLISH (dropped while Redis is away).
+    private func publishNow(_ bytes: [UInt8], to channel: String) {
+        guard commands.isConnected else { return }
+        count { $0.messagesOut += 1 }
+        commands.command([Array("PUBLISH".utf8), Array(channel.utf8), bytes]) { _ in }
     }
 
     private func connectionEvent(_ event: RedisConnection.Event, commands isCommands: Bool) {
@@ -492,7 +493,7 @@ public final class ClusterNode: @unchecked Sendable {
                 case .success(let body): reply = ClusterEnvelope(kind: .reply, sender: configuration.nodeID, requestID: id, body: body)
                 case .failure(let error): reply = ClusterEnvelope(kind: .failure, sender: configuration.nodeID, requestID: id, body: Array(error.description.utf8))
                 }
-                publish(reply, to: "\(configuration.prefix):node:\(sender)")
+                publish(reply, to: nodeChannel(sender))
             }
         case .reply, .failure:
             guard let waiting = pending.removeValue(forKey: envelope.requestID) else { return }  // late: timed out
@@ -515,8 +516,7 @@ public final class ClusterNode: @unchecked Sendable {
         }
         commands.poll(now: now)
         subscriber.poll(now: now)
-        if registered, now >= nextHeartbeat { heartbeat() }
-        if !registered, workerNumber != nil, now >= nextHeartbeat { heartbeat() }
+        if registered || workerNumber != nil, now >= nextHeartbeat { heartbeat() }
         if registered, health == .healthy, now > lastHeartbeatOK + configuration.ttlMilliseconds {
             logger.warning("cluster: no heartbeat answered for a TTL; degraded")
             updateHealth(.degraded)

@@ -50,9 +50,4 @@ public enum RedisReply: Sendable, Equatable {
         if case .integer(let value) = self { return value }
         return nil
     }
-
-    public var elements: [RedisReply]? {
-        if case .array(let elements) = self { return elements }
-        return nil
-    }
 }

@@ -235,16 +235,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var clusterNode: GatewayCluster?
         // A cluster that cannot go on safely (its worker number taken) shuts the node down.
-        let fatal = ServingFlag()
+        let fatal = AtomicFlag()
         let groupToStop = GroupToStop()
         var ids = SnowflakeGenerator(worker: 0, process: 1)
         var messageIDs = SnowflakeGenerator(worker: 0, process: 0)
         if let clusterURL, let gate {
             let scheme = tlsCert == nil ? "ws" : "wss"
-            var configuration = ClusterNode.Configuration(
+            let configuration = ClusterNode.Configuration(
                 redis: clusterURL, nodeID: nodeID, advertiseURL: advertiseUrl ?? "\(scheme)://\(host):\(port)/gateway"
             )
-            configuration.ttlMilliseconds = 3_000
             do {
                 let joined = try GatewayCluster(
                     configuration: configuration, engine: engine, directory: directory, versions: versions, gate: gate, metrics: metrics,
@@ -275,7 +274,7 @@ struct ServeCommand: AsyncParsableCommand {
                 return
             }
         }
-        let shared = ServingFlag()
+        let shared = AtomicFlag()
         // Every session is a file descriptor: allow as many as the hard limit does.
         OpenFileLimit.raise(toAtLeast: OpenFileLimit.hard)
         MallocTuning.keepArenaTops()
@@ -341,7 +340,7 @@ struct ServeCommand: AsyncParsableCommand {
         // the gateway stops (RECONNECT and 1001 to every session), the last channel
         // messages and then every dirty read state are written, the node leaves its
         // cluster, and the store is marked clean and closed.
-        let finalWriteSucceeded = ServingFlag()
+        let finalWriteSucceeded = AtomicFlag()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: StoreService(

@@ -28,19 +28,22 @@ public final class RedisTestServer: Sendable {
 
     /// Runs a command with redis-cli and returns what it printed.
     public func cli(_ arguments: String...) async throws -> String {
-        let result = try await Subprocess.run(
-            PostgresTestServer.scriptsDirectory.appendingPathComponent("redis-server.sh").path, ["cli", String(port)] + arguments, within: 30
-        )
-        guard result.status == 0 else { throw TestServerError("redis-cli \(arguments) failed: \(result.error)") }
-        return result.output
+        try await Self.script(["cli", String(port)] + arguments)
     }
 
-    private static func script(_ arguments: String...) async throws {
+    @discardableResult
+    private static func script(_ arguments: String...) async throws -> String {
+        try await script(arguments)
+    }
+
+    @discardableResult
+    private static func script(_ arguments: [String]) async throws -> String {
         let result = try await Subprocess.run(
             PostgresTestServer.scriptsDirectory.appendingPathComponent("redis-server.sh").path, arguments, within: 30
         )
         guard result.status == 0 else {
             throw TestServerError("redis-server.sh \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.error)")
         }
+        return result.output
     }
 }

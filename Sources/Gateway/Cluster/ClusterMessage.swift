@@ -1,3 +1,4 @@
+import Cluster
 import ReadStatesModule
 public import Snowflake
 
@@ -45,6 +46,12 @@ indirect enum ClusterMessage: Equatable, Sendable {
 
     private enum Kind: UInt8 {
         case dispatch = 1, readStates, ack, mentions, channel, released, forwarded
+    }
+
+    /// The message inside a ``forwarded(hops:_:)`` one (with its hops), or itself (0).
+    var unforwarded: (message: ClusterMessage, hops: UInt8) {
+        if case .forwarded(let hops, let inner) = self { return (inner, hops) }
+        return (self, 0)
     }
 
     var encoded: [UInt8] {
@@ -188,81 +195,5 @@ extension ClusterMessage.StatesReply {
     /// The acks' changes, as the engine returned them on the owner.
     var changes: [ReadStateChange] {
         zip(states, updated).map { $1 ? .updated($0) : .unchanged($0) }
-    }
-}
-
-/// Appends big-endian integers and length-prefixed bytes.
-struct ClusterWriter {
-    private(set) var output: [UInt8] = []
-
-    mutating func byte(_ value: UInt8) { output.append(value) }
-
-    mutating func integer(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { output.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-    }
-
-    mutating func id(_ value: Snowflake) { integer(value.rawValue) }
-
-    mutating func ids(_ values: [Snowflake]) {
-        integer(UInt64(values.count))
-        for value in values { id(value) }
-    }
-
-    mutating func bytes(_ value: [UInt8]) {
-        integer(UInt64(value.count))
-        output += value
-    }
-
-    mutating func string(_ value: String) { bytes(Array(value.utf8)) }
-}
-
-/// Reads what ``ClusterWriter`` wrote; every read is bounds-checked (nil past the end).
-struct ClusterReader {
-    private let input: [UInt8]
-    private var position = 0
-
-    init(_ input: [UInt8]) { self.input = input }
-
-    var isAtEnd: Bool { position == input.count }
-
-    mutating func byte() -> UInt8? {
-        guard position < input.count else { return nil }
-        defer { position += 1 }
-        return input[position]
-    }
-
-    mutating func integer() -> UInt64? {
-        guard input.count - position >= 8 else { return nil }
-        var value: UInt64 = 0
-        for index in position..<(position + 8) { value = value << 8 | UInt64(input[index]) }
-        position += 8
-        return value
-    }
-
-    mutating func id() -> Snowflake? { integer().map { Snowflake(rawValue: $0) } }
-
-    mutating func ids() -> [Snowflake]? {
-        guard let count = integer(), count <= UInt64(input.count - position) / 8 else { return nil }
-        var values: [Snowflake] = []
-        values.reserveCapacity(Int(count))
-        for _ in 0..<count {
-            guard let value = id() else { return nil }
-            values.append(value)
-        }
-        return values
-    }
-
-    mutating func bytes() -> [UInt8]? {
-        guard let count = integer(), count <= UInt64(input.count - position) else { return nil }
-        defer { position += Int(count) }
-        return Array(input[position..<(position + Int(count))])
-    }
-
-    mutating func string() -> String? { bytes().map { String(decoding: $0, as: UTF8.self) } }
-
-    /// Everything not read yet (then at the end).
-    mutating func rest() -> [UInt8]? {
-        defer { position = input.count }
-        return Array(input[position...])
     }
 }

@@ -119,7 +119,7 @@ public final class GatewayCluster: Sendable {
     }
 
     /// Set when a release's write failed (a clean leave then exits 1).
-    private let releaseFailed = ReleaseFlag()
+    private let releaseFailed = AtomicFlag()
 
     /// The node that owns `user`'s read states (nil before the first member set).
     public func owner(of user: Snowflake) -> Membership.Member? {
@@ -182,7 +182,7 @@ public final class GatewayCluster: Sendable {
     // MARK: In (on the cluster's thread: hand work on)
 
     private func received(_ body: [UInt8], from sender: String) {
-        guard let message = ClusterMessage(decoding: body) else {
+        guard let (message, hops) = ClusterMessage(decoding: body)?.unforwarded else {
             logger.warning("cluster: an unreadable message", metadata: ["from": "\(sender)", "bytes": "\(body.count)"])
             return
         }
@@ -205,9 +205,6 @@ public final class GatewayCluster: Sendable {
             inboxes[thread].post(.fromCluster(type: type, users: users, payload: payload))
         case .mentions(let users, let channel, let messageID):
             let router = ReadStateRouter(engine: engine, versions: versions, cluster: self)
-            Task { await router.mention(users: users, channel: channel, message: messageID, from: sender, hops: 0) }
-        case .forwarded(let hops, .mentions(let users, let channel, let messageID)):
-            let router = ReadStateRouter(engine: engine, versions: versions, cluster: self)
             Task { await router.mention(users: users, channel: channel, message: messageID, from: sender, hops: hops) }
         case .channel(let channel):
             directory.add(channel)
@@ -220,49 +217,30 @@ public final class GatewayCluster: Sendable {
 
     private func answer(_ body: [UInt8], from sender: String, reply: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void) {
         guard let decoded = ClusterMessage(decoding: body) else { return reply(.failure(.redis("unreadable request"))) }
-        var hops: UInt8 = 0
-        var message = decoded
-        if case .forwarded(let count, let inner) = decoded {
-            hops = count
-            message = inner
-        }
+        let (message, hops) = decoded.unforwarded
+        // Served by this node's engine alone (a router without the cluster).
+        let local = ReadStateRouter(engine: engine, versions: versions)
         switch message {
         case .readStates(let user), .ack(let user, _, _, _):
             // Sent by a node whose member set is behind or ahead of this one's: on to
             // the owner this node sees, once.
             guard isLocal(user) else { return forward(message, hops: hops, about: user, from: sender, reply: reply) }
-        default:
-            return reply(.failure(.redis("not a request")))
-        }
-        switch message {
-        case .readStates(let user):
-            Task { [engine, versions] in
-                do {
-                    let states = try await engine.readStates(of: user)
-                    await releaseIfMovedMeanwhile(user)
-                    reply(.success(ClusterMessage.StatesReply(generation: versions.generation, states: states, updated: [], failure: nil).encoded))
-                } catch {
-                    reply(.failure(.redis("read states unavailable: \(error)")))
-                }
-            }
-        case .ack(let user, let items, let manual, let mentionCount):
-            Task { [engine, versions] in
-                var changes: [ReadStateChange] = []
-                var failure: String?
-                for item in items {
+            Task {
+                let answer: ClusterMessage.StatesReply
+                if case .ack(_, let items, let manual, let mentionCount) = message {
+                    let (changes, _, failure) = await local.ack(user: user, items: items, manual: manual, mentionCount: mentionCount)
+                    answer = .init(
+                        generation: versions.generation, states: changes.map(\.state), updated: changes.map(\.isUpdated),
+                        failure: failure.map { "\($0)" }
+                    )
+                } else {
                     do {
-                        changes.append(
-                            try await engine.ack(user: user, channel: item.channel, messageID: item.message, manual: manual, mentionCount: mentionCount)
-                        )
+                        answer = .init(generation: versions.generation, states: try await local.readStates(of: user).states, updated: [], failure: nil)
                     } catch {
-                        failure = "\(error)"
-                        break
+                        return reply(.failure(.redis("read states unavailable: \(error)")))
                     }
                 }
                 await releaseIfMovedMeanwhile(user)
-                let answer = ClusterMessage.StatesReply(
-                    generation: versions.generation, states: changes.map(\.state), updated: changes.map(\.isUpdated), failure: failure
-                )
                 reply(.success(answer.encoded))
             }
         default:
@@ -338,15 +316,6 @@ public final class GatewayCluster: Sendable {
                 node.broadcast(ClusterMessage.released(membership: HandoffGate.hash(after)).encoded)
             }
         }
-    }
-}
-
-/// Whether a release's write failed.
-final class ReleaseFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var value: Bool {
-        get { flag.load(ordering: .acquiring) }
-        set { flag.store(newValue, ordering: .releasing) }
     }
 }
 

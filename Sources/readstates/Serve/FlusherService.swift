@@ -1,3 +1,4 @@
+import Gateway
 import Logging
 import ReadStatesModule
 import ServiceLifecycle
@@ -12,7 +13,7 @@ struct FlusherService: Service {
     let engine: ReadStates
     let logger: Logger
     /// Set once the final write succeeded (the store's service marks the run clean then).
-    let finalWriteSucceeded: ServingFlag
+    let finalWriteSucceeded: AtomicFlag
 
     func run() async throws {
         do {

@@ -8,7 +8,7 @@ import ServiceLifecycle
 struct GatewayService: Service {
     let server: GatewayServer
     /// What `/health` and the `/api` routes read: false from the shutdown on.
-    let serving: ServingFlag
+    let serving: AtomicFlag
 
     func run() async throws {
         // Cancellation (another service failed) ends serving just the same.

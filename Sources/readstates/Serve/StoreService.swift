@@ -1,3 +1,4 @@
+import Gateway
 import Logging
 import ReadStatesModule
 import ServiceLifecycle
@@ -10,7 +11,7 @@ struct StoreService: Service {
     let close: @Sendable () async -> Void
     /// Set by the flusher once its final write succeeded: only then is the run marked
     /// clean and "stopped" said (a failed one has said what is lost).
-    let finalWriteSucceeded: ServingFlag
+    let finalWriteSucceeded: AtomicFlag
     /// In a cluster the store's serving history is every node's, not this one's.
     let isClustered: Bool
     let rowsWritten: @Sendable () -> (written: Int, pending: Int)
