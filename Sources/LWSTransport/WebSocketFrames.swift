@@ -116,15 +116,21 @@ struct OutgoingFrames {
         // gateway's CPU at 1,000 sessions and 3,000 events/s (malloc, zero-fill and
         // copy; `perf record --call-graph dwarf`). A large buffer (a READY) is let go
         // as soon as a small frame follows.
+        // Copied with one `memcpy` into storage left uninitialised (lws writes the
+        // header into the `LWS_PRE` bytes before it): `append(contentsOf:)` of the
+        // headroom and the frame cost retains and element loops on every frame.
         let headroom = Int(CWebsockets_LWS_PRE())
-        if lastWritten.capacity > Self.keptBufferBytes && headroom + frame.count <= Self.keptBufferBytes {
-            lastWritten = []
+        let needed = headroom + frame.count
+        if lastWritten.count < needed || (lastWritten.count > Self.keptBufferBytes && needed <= Self.keptBufferBytes) {
+            // In steps of 256 bytes: a connection's buffer settles at its usual frame size.
+            let size = (needed + 255) & ~255
+            lastWritten = [UInt8](unsafeUninitializedCapacity: size) { _, initialized in initialized = size }
         }
-        lastWritten.removeAll(keepingCapacity: true)
-        lastWritten.append(contentsOf: repeatElement(0, count: headroom))
-        lastWritten.append(contentsOf: frame)
         let written = lastWritten.withUnsafeMutableBufferPointer { storage in
-            lws_write(wsi, storage.baseAddress! + headroom, frame.count, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
+            frame.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { (storage.baseAddress! + headroom).update(from: base, count: source.count) }
+            }
+            return lws_write(wsi, storage.baseAddress! + headroom, frame.count, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
         }
         return written >= 0
     }

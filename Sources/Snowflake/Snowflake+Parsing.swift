@@ -35,6 +35,12 @@ extension Snowflake: LosslessStringConvertible, CustomStringConvertible {
 
     /// The strict parser over UTF-8 bytes (a JSON token, a URL path segment, a C buffer),
     /// so hot paths need not build a String first.
+    ///
+    /// Inlinable so that it is specialized for the caller's collection: called across
+    /// the module boundary unspecialized, every byte went through the iterator's
+    /// witness table, and the gateway spent 1-2% of its CPU decoding the IDs of client
+    /// frames (`perf record --call-graph dwarf`, 1,000 sessions at 3,000 events/s).
+    @inlinable
     public init?<Bytes: Collection>(utf8 bytes: Bytes) where Bytes.Element == UInt8 {
         guard case .success(let value) = Self.parseDigits(bytes) else { return nil }
         self.init(rawValue: value)
@@ -50,14 +56,16 @@ extension Snowflake: LosslessStringConvertible, CustomStringConvertible {
         }
     }
 
-    private enum DigitsResult {
+    @usableFromInline
+    enum DigitsResult {
         case success(UInt64)
         case empty, notNumeric, outOfRange
     }
 
     /// The one digit loop behind every parser. A non-digit anywhere wins over length, so
     /// "12345678901234567890x" is reported as not numeric rather than out of range.
-    private static func parseDigits<Bytes: Collection>(_ bytes: Bytes) -> DigitsResult
+    @inlinable
+    static func parseDigits<Bytes: Collection>(_ bytes: Bytes) -> DigitsResult
     where Bytes.Element == UInt8 {
         var value: UInt64 = 0
         var count = 0

@@ -113,4 +113,41 @@ import Testing
         #expect(registry.historyBytes <= 10 * frame + 5)
         #expect(registry.count == 2)
     }
+
+    @Test func aClosingConnectionGetsNoMoreDispatchesButTheSessionKeepsThemForItsResume() throws {
+        var registry = SessionRegistry(resumeWindowMilliseconds: 1000)
+        registry.create(sessionID: "s1", user: id(1), connection: 7)
+        registry.create(sessionID: "s2", user: id(1), connection: 8)
+        _ = registry.dispatch("E", ["n": 1], to: "s1")
+        // Another connection's close leaves the session alone.
+        registry.closing("s1", connection: 99)
+        #expect(registry.dispatchAttached("E", writing: EncodedJSON(Array("2".utf8)), to: "s1")?.connection == 7)
+        registry.closing("s1", connection: 7)
+        #expect(registry.connection(of: "s1") == 7, "still attached until it is gone")
+        var delivered: [Int?] = []
+        registry.dispatch("E", writing: EncodedJSON(Array("3".utf8)), toUser: id(1)) { connection, _ in delivered.append(connection) }
+        #expect(delivered == [nil, 8], "kept for s1, sent to s2")
+        registry.detach("s1", now: 10)
+        let replayed = try registry.resume(sessionID: "s1", user: id(1), sequence: 1, connection: 9).get()
+        #expect(replayed.map(sequence) == [2, 3])
+        #expect(registry.dispatchAttached("E", writing: EncodedJSON(Array("4".utf8)), to: "s1")?.connection == 9)
+    }
+
+    @Test func slotsOfEndedSessionsAreReusedWithoutMixingSessions() throws {
+        var registry = SessionRegistry(resumeWindowMilliseconds: 1000)
+        registry.create(sessionID: "a", user: id(1), connection: 1)
+        registry.create(sessionID: "b", user: id(2), connection: 2)
+        _ = registry.dispatch("E", ["n": 1], to: "a")
+        registry.remove("a")
+        registry.create(sessionID: "c", user: id(3), connection: 3)
+        #expect(registry.sessions(of: id(1)).isEmpty)
+        #expect(registry.sessions(of: id(3)) == ["c"])
+        #expect(registry.connection(of: "a") == nil)
+        #expect(registry.connection(of: "c") == 3)
+        let dispatched = registry.dispatch("E", ["n": 1], to: "c")
+        let first = try #require(dispatched)
+        #expect(sequence(first) == 1, "a new session starts its own sequence")
+        #expect(registry.count == 2)
+        #expect(registry.historyBytes == first.count, "the ended session's bytes are gone")
+    }
 }

@@ -84,9 +84,11 @@ public final class ChannelDirectory: Sendable {
     /// Records a new message as the channel's newest.
     public func recordMessage(_ messageID: Snowflake, in channel: Snowflake) {
         state.withLock { state in
-            guard let stored = state.channels[channel] else { return }
-            if stored.lastMessageID.map({ $0 < messageID }) ?? true {
-                state.channels[channel]?.lastMessageID = messageID
+            // One lookup, in place: `channels[channel]` copied the channel (its member
+            // list retained) for every message.
+            guard let index = state.channels.index(forKey: channel) else { return }
+            if state.channels.values[index].lastMessageID.map({ $0 < messageID }) ?? true {
+                state.channels.values[index].lastMessageID = messageID
                 if let slot = state.summarySlot[channel] { state.summaries[slot].lastMessageId = messageID }
                 state.dirty[channel] = messageID
             }

@@ -22,13 +22,16 @@ extension GatewayCore {
     }
 
     /// Applies acks inline for a cached user; the rest become an `ackUncached` action.
+    /// `membershipChecked`: the caller has just checked that the user is a member of
+    /// every item's channel (a message's author), so it is not looked up again.
     mutating func ack(
         _ items: [AckItem],
         manual: Bool,
         mentionCount: Int,
         user: Snowflake,
         connection id: Int?,
-        op: GatewayOpcode
+        op: GatewayOpcode,
+        membershipChecked: Bool = false
     ) -> [Action] {
         var actions: [Action] = []
         var changes: [ReadStateChange] = []
@@ -36,7 +39,7 @@ extension GatewayCore {
         // Another node's user: every ack goes to its owner (through the transport).
         let owned = ownership.owns(user)
         for item in items {
-            guard directory.isMember(user, of: item.channel) else {
+            guard membershipChecked || directory.isMember(user, of: item.channel) else {
                 actions += requestFailed(id, .missingAccess(item.channel, op: op))
                 continue
             }
@@ -59,7 +62,7 @@ extension GatewayCore {
                 actions += requestFailed(id, .unavailable("\(error)", op: op))
             }
         }
-        actions += acked(user: user, changes: changes, manual: manual)
+        actions.append(taking: acked(user: user, changes: changes, manual: manual))
         if !missed.isEmpty {
             // Evicted since READY (or never loaded): loaded and applied off this thread.
             actions.append(
@@ -144,7 +147,7 @@ extension GatewayCore {
         if !uncached.isEmpty {
             actions.append(.mentionUncached(users: uncached, channel: channelID, message: messageID))
         }
-        actions += ack([AckItem(channel: channelID, message: messageID)], manual: false, mentionCount: 0, user: user, connection: id, op: .sendMessage)
+        actions.append(taking: ack([AckItem(channel: channelID, message: messageID)], manual: false, mentionCount: 0, user: user, connection: id, op: .sendMessage, membershipChecked: true))
         return (.success(created), actions)
     }
 }

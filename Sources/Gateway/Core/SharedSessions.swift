@@ -63,8 +63,8 @@ public final class SharedSessions: Sendable {
     }
 
     /// Numbers and keeps a dispatch for every session of each of `users` (a channel's
-    /// members), handing each frame to `deliver`, with the connection its session is
-    /// attached to (nil while it waits for a RESUME), under its shard's lock. With one shard, one lock for
+    /// members), handing each frame to `deliver`, with the connection to send it to (nil
+    /// while it waits for a RESUME or its connection is closing), under its shard's lock. With one shard, one lock for
     /// all: a MESSAGE_CREATE to a channel's members costs no array per member.
     public func dispatch(
         _ type: String, writing payload: some JSONWritable & Sendable, toUsers users: some Collection<Snowflake>,
@@ -88,6 +88,12 @@ public final class SharedSessions: Sendable {
 
     public func connection(of sessionID: String, user: Snowflake) -> Int? {
         shard(of: user).registry.withLock { $0.connection(of: sessionID) }
+    }
+
+    /// The server is closing `connection`: the session's dispatches are no longer sent
+    /// to it (every thread's dispatches see that under the shard's lock).
+    public func closing(_ sessionID: String, user: Snowflake, connection: Int) {
+        shard(of: user).registry.withLock { $0.closing(sessionID, connection: connection) }
     }
 
     /// The session's connection `connection` dropped (unless another has taken the

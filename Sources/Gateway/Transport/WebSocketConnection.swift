@@ -5,12 +5,15 @@ import LWSTransport
 /// several threads send to it. Its protocol state lives in ``GatewayCore``, its bytes
 /// and its closing in the transport.
 final class WebSocketConnection {
+    /// The transport's socket, sent to directly (no lookup by ID per frame).
+    private let socket: LWSWebSocket
     /// `?compress=zlib-stream`: every frame goes through this stream, as a binary message.
     private let deflater: ZlibStreamDeflater?
     /// With several service threads: dispatches back in the order of `s`.
     private var sequenced: SequencedOutbox?
 
-    init(deflater: ZlibStreamDeflater? = nil, ordered: Bool = false) {
+    init(_ socket: LWSWebSocket, deflater: ZlibStreamDeflater? = nil, ordered: Bool = false) {
+        self.socket = socket
         self.deflater = deflater
         sequenced = ordered ? SequencedOutbox() : nil
     }
@@ -20,12 +23,12 @@ final class WebSocketConnection {
     /// before it in `s` have gone. The transport drops it once the connection closes.
     /// - Returns: the connection's backlog in bytes: queued in the transport, plus
     ///   held back here waiting for an earlier `s`.
-    func send(_ frame: [UInt8], as id: Int, through server: LWSServer) -> Int {
+    func send(_ frame: [UInt8]) -> Int {
         // In place (`sequenced?.admit`): a copy of the outbox would copy its held frames.
-        guard let released = sequenced?.admit(frame) else { return server.send(deflater?.compress(frame) ?? frame, to: id) ?? 0 }
+        guard let released = sequenced?.admit(frame) else { return socket.send(deflater?.compress(frame) ?? frame) ?? 0 }
         for ready in released {
-            server.send(deflater?.compress(ready) ?? ready, to: id)
+            socket.send(deflater?.compress(ready) ?? ready)
         }
-        return server.queuedBytes(id) + (sequenced?.earlyBytes ?? 0)
+        return socket.queuedBytes + (sequenced?.earlyBytes ?? 0)
     }
 }

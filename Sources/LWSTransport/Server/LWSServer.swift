@@ -114,9 +114,13 @@ public final class LWSServer {
     ///   clients that do not read), or nil when the connection is unknown or closing.
     @discardableResult
     public func send(_ message: [UInt8], to connection: Int) -> Int? {
-        guard let socket = sockets[connection], socket.closing == nil else { return nil }
-        socket.outgoing.send(message, to: socket.wsi)
-        return socket.outgoing.queuedBytes
+        sockets[connection]?.send(message)
+    }
+
+    /// The open WebSocket `connection`, to send to without a lookup by ID (see
+    /// ``LWSWebSocket``); nil once it is gone.
+    public func webSocket(_ connection: Int) -> LWSWebSocket? {
+        sockets[connection]
     }
 
     /// The connection's messages go out as binary from now on (a compressed stream)
@@ -190,7 +194,8 @@ public final class LWSServer {
     fileprivate func socketClosed(sessionData: UnsafeMutableRawPointer?) {
         guard let sessionData, let id = Self.id(sessionData) else { return }
         sessionData.storeBytes(of: 0, as: Int.self)
-        guard sockets.removeValue(forKey: id) != nil else { return }
+        guard let socket = sockets.removeValue(forKey: id) else { return }
+        socket.isGone = true
         handler.closed(id)
     }
 
