@@ -1,19 +1,23 @@
 internal import CWebsockets
-import Synchronization
+package import Synchronization
 
 /// Work other threads hand to an lws service thread, and the wake-up that makes the
 /// thread drain it between rounds of its loop (``LWSContextHandle``: libev's `ev_async`,
 /// or `lws_cancel_service` on lws's own poll loop). The server, the client and the echo
 /// server use it.
 package final class LWSInbox<Event: Sendable>: Sendable {
-    private struct State: ~Copyable {
-        var events: [Event] = []
+    @usableFromInline
+    struct State: ~Copyable {
+        @usableFromInline var events: [Event] = []
         var context: LWSContextHandle?
         /// The service thread is gone: nothing posted now would be handled.
         var closed = false
+
+        init() {}
     }
 
-    private let state = Mutex(State())
+    @usableFromInline
+    let state = Mutex(State())
 
     package init() {}
 
@@ -52,10 +56,15 @@ package final class LWSInbox<Event: Sendable>: Sendable {
 
     /// Everything posted since the last drain, in order. The wake-up also fires for
     /// lws's own reasons, so an empty drain is normal.
+    ///
+    /// Inlinable so that it is specialized for the caller's `Event`: a service thread
+    /// drains after every round of its loop, and unspecialized, each call looked up
+    /// the generic metadata of `[Event]` (0.6% of the gateway's CPU in `perf`).
+    @inlinable
     package func drain() -> [Event] {
         state.withLock { state in
             guard !state.events.isEmpty else { return [] }
-            defer { state.events.removeAll(keepingCapacity: true) }
+            defer { state.events = [] }
             return state.events
         }
     }

@@ -93,6 +93,28 @@ struct OutgoingFrames {
         lws_callback_on_writable(wsi)
     }
 
+    /// The same for a message of `count` bytes that `write` puts into the buffer it is
+    /// given (exactly `count` bytes): written straight into the write buffer when it
+    /// goes at once, so the caller builds no array for it; built into one only when it
+    /// has to wait.
+    mutating func send(count: Int, to wsi: OpaquePointer, _ write: (UnsafeMutableRawBufferPointer) -> Void) {
+        guard !failed else { return }
+        if isEmpty && lws_partial_buffered(wsi) == 0 {
+            if !self.write(count: count, to: wsi, write) {
+                failed = true
+                lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+            }
+            return
+        }
+        let frame = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            write(UnsafeMutableRawBufferPointer(buffer))
+            initialized = count
+        }
+        frames.append(frame)
+        queuedBytes += frame.count
+        lws_callback_on_writable(wsi)
+    }
+
     /// Writes the oldest frame, if any.
     /// - Returns: false when lws reports the socket failed.
     private mutating func writeNext(to wsi: OpaquePointer) -> Bool {
@@ -112,25 +134,33 @@ struct OutgoingFrames {
 
     /// One `lws_write` of one message.
     private mutating func write(_ frame: [UInt8], to wsi: OpaquePointer) -> Bool {
+        write(count: frame.count, to: wsi) { buffer in
+            frame.withUnsafeBytes { source in
+                if let base = source.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: source.count) }
+            }
+        }
+    }
+
+    /// One `lws_write` of a message of `count` bytes that `write` puts in place.
+    private mutating func write(count: Int, to wsi: OpaquePointer, _ write: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         // Into the last frame's storage: a fresh `LWS_PRE` array per frame was 4% of the
         // gateway's CPU at 1,000 sessions and 3,000 events/s (malloc, zero-fill and
-        // copy; `perf record --call-graph dwarf`). A large buffer (a READY) is let go
-        // as soon as a small frame follows.
-        // Copied with one `memcpy` into storage left uninitialised (lws writes the
-        // header into the `LWS_PRE` bytes before it): `append(contentsOf:)` of the
-        // headroom and the frame cost retains and element loops on every frame.
+        // copy; `perf record --call-graph dwarf`). Left uninitialised (lws writes the
+        // header into the `LWS_PRE` bytes before the message), and grown in steps of
+        // 256 bytes, so that a connection's buffer settles at its usual frame size. A
+        // large buffer (a READY) is let go as soon as a small frame follows.
         let headroom = Int(CWebsockets_LWS_PRE())
-        let needed = headroom + frame.count
+        let needed = headroom + count
         if lastWritten.count < needed || (lastWritten.count > Self.keptBufferBytes && needed <= Self.keptBufferBytes) {
-            // In steps of 256 bytes: a connection's buffer settles at its usual frame size.
             let size = (needed + 255) & ~255
             lastWritten = [UInt8](unsafeUninitializedCapacity: size) { _, initialized in initialized = size }
         }
-        let written = lastWritten.withUnsafeMutableBufferPointer { storage in
-            frame.withUnsafeBufferPointer { source in
-                if let base = source.baseAddress { (storage.baseAddress! + headroom).update(from: base, count: source.count) }
-            }
-            return lws_write(wsi, storage.baseAddress! + headroom, frame.count, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
+        let written = lastWritten.withUnsafeMutableBytes { storage in
+            let message = UnsafeMutableRawBufferPointer(rebasing: storage[headroom..<needed])
+            write(message)
+            return lws_write(
+                wsi, message.baseAddress!.assumingMemoryBound(to: UInt8.self), count, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT
+            )
         }
         return written >= 0
     }

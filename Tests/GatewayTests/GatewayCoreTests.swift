@@ -46,7 +46,13 @@ import Testing
     /// The payloads sent to each connection, decoded.
     func sent(_ actions: [GatewayCore.Action]) -> [Int: [[String: Any]]] {
         var byConnection: [Int: [[String: Any]]] = [:]
-        for case .send(let connection, let frame) in actions {
+        for action in actions {
+            let connection: Int, frame: [UInt8]
+            switch action {
+            case .send(let id, let bytes): (connection, frame) = (id, bytes)
+            case .dispatch(let id, let dispatch): (connection, frame) = (id, dispatch.bytes)
+            default: continue
+            }
             byConnection[connection, default: []].append((try? JSONSerialization.jsonObject(with: Data(frame))) as? [String: Any] ?? [:])
         }
         return byConnection

@@ -125,7 +125,9 @@ import Testing
         registry.closing("s1", connection: 7)
         #expect(registry.connection(of: "s1") == 7, "still attached until it is gone")
         var delivered: [Int?] = []
-        registry.dispatch("E", writing: EncodedJSON(Array("3".utf8)), toUser: id(1)) { connection, _ in delivered.append(connection) }
+        registry.dispatch(DispatchFrame.SharedEvent(type: "E", payload: Array("3".utf8)), toUser: id(1)) { connection, _ in
+            delivered.append(connection)
+        }
         #expect(delivered == [nil, 8], "kept for s1, sent to s2")
         registry.detach("s1", now: 10)
         let replayed = try registry.resume(sessionID: "s1", user: id(1), sequence: 1, connection: 9).get()

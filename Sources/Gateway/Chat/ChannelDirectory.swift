@@ -69,6 +69,22 @@ public final class ChannelDirectory: Sendable {
         state.withLock { $0.channels[id] }
     }
 
+    /// Why a user may not write to a channel.
+    public enum Refusal: Error, Equatable {
+        case unknownChannel, notMember
+    }
+
+    /// The channel's members, if `user` is one of them: one lock and no copy of the
+    /// channel for every message sent (``channel(_:)`` then ``isMember(_:of:)`` took
+    /// two locks and copied its name and member list).
+    public func members(of channel: Snowflake, ifMember user: Snowflake) -> Result<[Snowflake], Refusal> {
+        state.withLock { state in
+            guard let index = state.channels.index(forKey: channel) else { return .failure(.unknownChannel) }
+            guard state.byMember[user]?.contains(channel) ?? false else { return .failure(.notMember) }
+            return .success(state.channels.values[index].members)
+        }
+    }
+
     public func isMember(_ user: Snowflake, of channel: Snowflake) -> Bool {
         state.withLock { $0.byMember[user]?.contains(channel) ?? false }
     }

@@ -104,15 +104,14 @@ extension GatewayCore {
         from user: Snowflake,
         connection id: Int?
     ) -> (Result<MessageCreate, RequestError>, [Action]) {
-        guard let channel = directory.channel(channelID), directory.isMember(user, of: channelID) else {
-            let refusal: RequestError =
-                directory.channel(channelID) == nil
-                ? .unknownChannel(channelID, op: .sendMessage, nonce: nonce)
-                : .missingAccess(channelID, op: .sendMessage, nonce: nonce)
-            return (.failure(refusal), [])
+        let members: [Snowflake]
+        switch directory.members(of: channelID, ifMember: user) {
+        case .success(let list): members = list
+        case .failure(.unknownChannel): return (.failure(.unknownChannel(channelID, op: .sendMessage, nonce: nonce)), [])
+        case .failure(.notMember): return (.failure(.missingAccess(channelID, op: .sendMessage, nonce: nonce)), [])
         }
         let messageID = messageIDs.next()
-        let mentions = MessageMentions(content: content, members: channel.members, author: user)
+        let mentions = MessageMentions(content: content, members: members, author: user)
         directory.recordMessage(messageID, in: channelID)
         let created = MessageCreate(
             id: messageID,
@@ -126,7 +125,7 @@ extension GatewayCore {
         var actions: [Action] = []
         // Encoded once for every member's sessions; only the sequence differs.
         let payload = ServerFrame.payload(created)
-        dispatch("MESSAGE_CREATE", payload: payload, toUsers: channel.members, into: &actions)
+        dispatch("MESSAGE_CREATE", payload: payload, toUsers: members, into: &actions)
         if ownership.isClustered {
             // Once for all other nodes; each delivers to its own sessions of the members.
             actions.append(.publish(type: "MESSAGE_CREATE", target: .channel(channelID), message: messageID, payload: payload))

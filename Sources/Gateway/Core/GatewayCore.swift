@@ -22,6 +22,9 @@ public struct GatewayCore {
     /// What the transport must do.
     public enum Action: Sendable, Equatable {
         case send(connection: Int, frame: [UInt8])
+        /// A numbered dispatch (``DispatchFrame``: written into the socket's buffer
+        /// without being built whole first).
+        case dispatch(connection: Int, frame: DispatchFrame)
         /// Send the close frame (after what is queued), then close the connection.
         case close(connection: Int, code: GatewayCloseCode)
         /// A RESUME here took over the session of another thread's connection: that
@@ -286,7 +289,7 @@ public struct GatewayCore {
         guard let (connection, frame) = sessions.dispatch(type, writing: payload, toSession: sessionID, of: user) else { return [] }
         counted(type)
         guard let id = connection else { return [] }
-        return [.send(connection: id, frame: frame)]
+        return [.dispatch(connection: id, frame: frame)]
     }
 
     /// To every session of the user, connected or waiting to be resumed, on any thread:
@@ -301,9 +304,9 @@ public struct GatewayCore {
     /// (one lock with one thread), no array per user.
     mutating func dispatch(_ type: String, payload: [UInt8], toUsers users: some Collection<Snowflake>, into actions: inout [Action]) {
         var frames = 0
-        sessions.dispatch(type, writing: EncodedJSON(payload), toUsers: users) { connection, frame in
+        sessions.dispatch(type, sharing: payload, toUsers: users) { connection, frame in
             frames += 1
-            if let id = connection { actions.append(.send(connection: id, frame: frame)) }
+            if let id = connection { actions.append(.dispatch(connection: id, frame: frame)) }
         }
         counted(type, frames)
     }

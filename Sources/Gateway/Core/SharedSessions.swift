@@ -62,27 +62,29 @@ public final class SharedSessions: Sendable {
         }
     }
 
-    /// Numbers and keeps a dispatch for every session of each of `users` (a channel's
-    /// members), handing each frame to `deliver`, with the connection to send it to (nil
-    /// while it waits for a RESUME or its connection is closing), under its shard's lock. With one shard, one lock for
+    /// Numbers and keeps a dispatch of `payload` (its `d`, shared by every frame) for
+    /// every session of each of `users` (a channel's members), handing each frame to
+    /// `deliver`, with the connection to send it to (nil while it waits for a RESUME or
+    /// its connection is closing), under its shard's lock. With one shard, one lock for
     /// all: a MESSAGE_CREATE to a channel's members costs no array per member.
     public func dispatch(
-        _ type: String, writing payload: some JSONWritable & Sendable, toUsers users: some Collection<Snowflake>,
-        _ deliver: (_ connection: Int?, _ frame: [UInt8]) -> Void
+        _ type: String, sharing payload: [UInt8], toUsers users: some Collection<Snowflake>,
+        _ deliver: (_ connection: Int?, _ frame: DispatchFrame) -> Void
     ) {
+        let event = DispatchFrame.SharedEvent(type: type, payload: payload)
         if shards.count == 1 {
             shards[0].registry.withLock { registry in
-                for user in users { registry.dispatch(type, writing: payload, toUser: user, deliver) }
+                for user in users { registry.dispatch(event, toUser: user, deliver) }
             }
             return
         }
         for user in users {
-            shard(of: user).registry.withLock { $0.dispatch(type, writing: payload, toUser: user, deliver) }
+            shard(of: user).registry.withLock { $0.dispatch(event, toUser: user, deliver) }
         }
     }
 
-    /// The same for one session.
-    public func dispatch(_ type: String, writing payload: some JSONWritable & Sendable, toSession sessionID: String, of user: Snowflake) -> (connection: Int?, frame: [UInt8])? {
+    /// The same for one session, with a `d` written into its frame.
+    public func dispatch(_ type: String, writing payload: some JSONWritable & Sendable, toSession sessionID: String, of user: Snowflake) -> (connection: Int?, frame: DispatchFrame)? {
         shard(of: user).registry.withLock { $0.dispatchAttached(type, writing: payload, to: sessionID) }
     }
 

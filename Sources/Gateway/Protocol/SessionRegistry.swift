@@ -16,10 +16,13 @@ public struct SessionRegistry: Sendable {
         /// The server is closing that connection (its close frame is on its way):
         /// dispatches are still kept for RESUME, but no longer sent to it.
         var closing = false
-        /// The newest dispatches, oldest first from `head`, with their sequence numbers.
-        private var history: [(sequence: Int, frame: [UInt8])] = []
+        /// The newest dispatches, oldest first from `head`, with their sequence numbers
+        /// and lengths.
+        private var history: [(sequence: Int, frame: DispatchFrame, bytes: Int)] = []
         private var head = 0
-        /// Bytes of the frames kept.
+        /// Bytes of the frames kept, as they go out (an event's `d`, shared by the
+        /// sessions it went to, is counted for each: the bound is what a RESUME may
+        /// replay, and stays on the safe side of the memory held).
         private(set) var historyBytes = 0
 
         init(sessionID: String, user: Snowflake, connection: Int) {
@@ -30,15 +33,25 @@ public struct SessionRegistry: Sendable {
 
         var keptCount: Int { history.count - head }
 
-        /// Numbers and records a dispatch, then drops the oldest frames past `limits`
-        /// (the newest one is always kept).
+        /// Numbers and records a dispatch written whole, then drops the oldest frames
+        /// past `limits` (the newest one is always kept).
         /// - Returns: the frame, and by how much the bytes kept changed.
-        mutating func dispatch(_ type: String, writing payload: some JSONWritable, limits: HistoryLimits) -> (frame: [UInt8], bytesDelta: Int) {
+        mutating func dispatch(_ type: String, writing payload: some JSONWritable, limits: HistoryLimits) -> (frame: DispatchFrame, bytesDelta: Int) {
             sequence += 1
-            let frame = ServerFrame.dispatch(type, sequence: sequence, writing: payload)
+            return keep(DispatchFrame(whole: ServerFrame.dispatch(type, sequence: sequence, writing: payload)), limits: limits)
+        }
+
+        /// The same for an event shared with the other sessions it goes to.
+        mutating func dispatch(_ event: DispatchFrame.SharedEvent, limits: HistoryLimits) -> (frame: DispatchFrame, bytesDelta: Int) {
+            sequence += 1
+            return keep(DispatchFrame(event, sequence: sequence), limits: limits)
+        }
+
+        private mutating func keep(_ frame: DispatchFrame, limits: HistoryLimits) -> (frame: DispatchFrame, bytesDelta: Int) {
             let before = historyBytes
-            history.append((sequence, frame))
-            historyBytes += frame.count
+            let bytes = frame.count
+            history.append((sequence, frame, bytes))
+            historyBytes += bytes
             trim(toBytes: limits.bytesPerSession, count: limits.dispatchesPerSession)
             return (frame, historyBytes - before)
         }
@@ -50,8 +63,8 @@ public struct SessionRegistry: Sendable {
         mutating func trim(toBytes bytes: Int, count: Int) -> Int {
             let before = historyBytes
             while keptCount > 1 && (historyBytes > bytes || keptCount > count) {
-                historyBytes -= history[head].frame.count
-                history[head].frame = []  // released now, not at the next compaction
+                historyBytes -= history[head].bytes
+                history[head].frame = .released  // released now, not at the next compaction
                 head += 1
             }
             // Compacted once the dropped half outweighs the kept one: amortised O(1).
@@ -68,7 +81,7 @@ public struct SessionRegistry: Sendable {
             guard sequence <= self.sequence, sequence >= 0 else { return nil }
             let oldestKept = head < history.count ? history[head].sequence : self.sequence + 1
             guard sequence + 1 >= oldestKept else { return nil }
-            return history[head...].filter { $0.sequence > sequence }.map(\.frame)
+            return history[head...].filter { $0.sequence > sequence }.map(\.frame.bytes)
         }
     }
 
@@ -169,40 +182,41 @@ public struct SessionRegistry: Sendable {
 
     /// The same, for a `d` written straight into the frame (READY: no copy of 170 KB).
     public mutating func dispatch(_ type: String, writing payload: some JSONWritable, to sessionID: String) -> [UInt8]? {
-        dispatchAttached(type, writing: payload, to: sessionID)?.frame
+        dispatchAttached(type, writing: payload, to: sessionID)?.frame.bytes
     }
 
     /// The same, with the connection to send it to: nil while the session waits for a
     /// RESUME or its connection is closing.
     public mutating func dispatchAttached(
         _ type: String, writing payload: some JSONWritable, to sessionID: String
-    ) -> (connection: Int?, frame: [UInt8])? {
+    ) -> (connection: Int?, frame: DispatchFrame)? {
         guard let slot = slotOf[sessionID] else { return nil }
-        return dispatch(type, writing: payload, toSlot: slot)
-    }
-
-    /// The same for the session in `slot`, which must hold one.
-    private mutating func dispatch(
-        _ type: String, writing payload: some JSONWritable, toSlot slot: Int
-    ) -> (connection: Int?, frame: [UInt8]) {
         // In place through the optional: a copy of the record (retains and all) per
         // frame was measurable.
         let (frame, delta) = slots[slot]!.dispatch(type, writing: payload, limits: limits)
-        historyBytes += delta
-        if historyBytes > limits.totalBytes { makeRoom(keeping: slot) }
-        return (slots.withUnsafeBufferPointer { $0[slot]!.closing ? nil : $0[slot]!.connection }, frame)
+        return (kept(delta, slot: slot), frame)
     }
 
-    /// Numbers and keeps a dispatch for every session of `user`, and hands each frame
-    /// to `deliver` with the connection to send it to (as ``dispatchAttached(_:writing:to:)``).
+    /// Accounts for a dispatch just kept by the session in `slot`.
+    /// - Returns: the connection to send it to (nil while the session waits for a
+    ///   RESUME or its connection is closing).
+    private mutating func kept(_ delta: Int, slot: Int) -> Int? {
+        historyBytes += delta
+        if historyBytes > limits.totalBytes { makeRoom(keeping: slot) }
+        return slots.withUnsafeBufferPointer { $0[slot]!.closing ? nil : $0[slot]!.connection }
+    }
+
+    /// Numbers and keeps a dispatch of `event` (shared by all of them) for every
+    /// session of `user`, and hands each frame to `deliver` with the connection to
+    /// send it to (as ``dispatchAttached(_:writing:to:)``).
     public mutating func dispatch(
-        _ type: String, writing payload: some JSONWritable, toUser user: Snowflake,
-        _ deliver: (_ connection: Int?, _ frame: [UInt8]) -> Void
+        _ event: DispatchFrame.SharedEvent, toUser user: Snowflake,
+        _ deliver: (_ connection: Int?, _ frame: DispatchFrame) -> Void
     ) {
         guard let userSlots = byUser[user] else { return }
         for slot in userSlots {
-            let (connection, frame) = dispatch(type, writing: payload, toSlot: slot)
-            deliver(connection, frame)
+            let (frame, delta) = slots[slot]!.dispatch(event, limits: limits)
+            deliver(kept(delta, slot: slot), frame)
         }
     }
 

@@ -63,7 +63,8 @@ final class GatewayConnections {
     }
 
     func received(_ id: Int, frame: [UInt8]) {
-        guard sockets[id] != nil else { return }
+        // The transport hands over only its open WebSockets' frames, and the core
+        // ignores a connection it does not know: no lookup here.
         figures.framesIn.increment()
         perform(core.received(id, frame: frame, now: Monotonic.milliseconds()))
     }
@@ -123,13 +124,19 @@ final class GatewayConnections {
         }
         for action in actions {
             switch action {
-            case .send(let id, _) where !core.isLocal(id), .close(let id, _) where !core.isLocal(id),
-                .closeTakenOver(let id, _) where !core.isLocal(id):
+            case .send(let id, _) where !core.isLocal(id), .dispatch(let id, _) where !core.isLocal(id),
+                .close(let id, _) where !core.isLocal(id), .closeTakenOver(let id, _) where !core.isLocal(id):
                 elsewhere[GatewayCore.thread(of: id), default: []].append(action)
             case .send(let id, let frame):
                 guard let socket = sockets[id] else { continue }
                 framesOut += 1
                 // A client that does not read: the core decides what follows.
+                if socket.send(frame) > core.configuration.sendBacklogLimitBytes {
+                    perform(core.backlogExceeded(id))
+                }
+            case .dispatch(let id, let frame):
+                guard let socket = sockets[id] else { continue }
+                framesOut += 1
                 if socket.send(frame) > core.configuration.sendBacklogLimitBytes {
                     perform(core.backlogExceeded(id))
                 }

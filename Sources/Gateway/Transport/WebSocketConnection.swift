@@ -31,4 +31,11 @@ final class WebSocketConnection {
         }
         return socket.queuedBytes + (sequenced?.earlyBytes ?? 0)
     }
+
+    /// The same for a numbered dispatch: written in place into the transport's buffer
+    /// when nothing transforms it (no deflate stream, one thread), else built whole.
+    func send(_ frame: DispatchFrame) -> Int {
+        guard deflater == nil, sequenced == nil else { return send(frame.bytes) }
+        return socket.send(count: frame.count) { frame.write(to: $0) } ?? 0
+    }
 }

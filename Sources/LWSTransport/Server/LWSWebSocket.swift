@@ -33,6 +33,16 @@ public final class LWSWebSocket {
         return outgoing.queuedBytes
     }
 
+    /// The same for a message of `count` bytes that `write` puts into the buffer it is
+    /// given: written in place in the socket's write buffer when it goes at once (no
+    /// array built for it).
+    @discardableResult
+    public func send(count: Int, _ write: (UnsafeMutableRawBufferPointer) -> Void) -> Int? {
+        guard !isGone, closing == nil else { return nil }
+        outgoing.send(count: count, to: wsi, write)
+        return outgoing.queuedBytes
+    }
+
     /// The bytes queued, not yet written.
     public var queuedBytes: Int { outgoing.queuedBytes }
 
