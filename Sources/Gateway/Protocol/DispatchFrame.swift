@@ -11,13 +11,13 @@
 /// RESUMED, REQUEST_ERROR) are kept as they are.
 public struct DispatchFrame: Sendable, Equatable {
     /// One event, kept once for every session it goes to: its frame before the
-    /// number (`{"op":0,"d":…,"s":`) and after it (`,"t":"TYPE"}`), written once, in
-    /// one allocation that is never changed afterwards. Raw memory rather than arrays:
-    /// writing a frame then retains nothing but this object (retains of the arrays
-    /// and the name were 2% of the gateway's CPU in `perf`).
-    public final class SharedEvent: @unchecked Sendable {
-        private let storage: UnsafeMutableRawBufferPointer
-        private let frontCount: Int
+    /// number (`{"op":0,"d":…,"s":`) and after it (`,"t":"TYPE"}`), written once into
+    /// the bytes of one object (``EventBytes``) that is never changed afterwards:
+    /// writing a frame then retains nothing but that object (retains of arrays and of
+    /// the name were 2% of the gateway's CPU in `perf`), and an event costs one
+    /// allocation.
+    public struct SharedEvent: @unchecked Sendable {  // its bytes never change once shared
+        fileprivate let bytes: EventBytes
 
         /// `payload`: the event's `d`, as JSON.
         public init(type: String, payload: [UInt8]) {
@@ -32,54 +32,61 @@ public struct DispatchFrame: Sendable, Equatable {
                 writer.string(type)
                 escaped = writer.bytes
             }
-            let quotedCount = escaped?.count ?? name.utf8.count + 2
             let head: StaticString = #"{"op":0,"d":"#
             let sequenceKey: StaticString = #","s":"#
             let typeKey: StaticString = #","t":"#
-            frontCount = head.utf8CodeUnitCount + payload.count + sequenceKey.utf8CodeUnitCount
-            let total = frontCount + typeKey.utf8CodeUnitCount + quotedCount + 1
-            storage = .allocate(byteCount: total, alignment: 1)
-            var at = 0
-            func put(_ bytes: UnsafeRawBufferPointer) {
-                guard let base = bytes.baseAddress else { return }
-                (storage.baseAddress! + at).copyMemory(from: base, byteCount: bytes.count)
-                at += bytes.count
+            let front = head.utf8CodeUnitCount + payload.count + sequenceKey.utf8CodeUnitCount
+            let total = front + typeKey.utf8CodeUnitCount + (escaped?.count ?? name.utf8.count + 2) + 1
+            let created = EventBytes.create(minimumCapacity: total) { _ in (front: front, total: total) }
+            bytes = unsafeDowncast(created, to: EventBytes.self)
+            bytes.withUnsafeMutablePointerToElements { start in
+                var at = start
+                func put(_ source: UnsafeRawBufferPointer) {
+                    guard let base = source.baseAddress else { return }
+                    UnsafeMutableRawPointer(at).copyMemory(from: base, byteCount: source.count)
+                    at += source.count
+                }
+                func put(_ byte: UInt8) {
+                    at.pointee = byte
+                    at += 1
+                }
+                head.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
+                payload.withUnsafeBytes { put($0) }
+                sequenceKey.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
+                typeKey.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
+                if let escaped {
+                    escaped.withUnsafeBytes { put($0) }
+                } else {
+                    put(UInt8(ascii: "\""))
+                    name.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+                    put(UInt8(ascii: "\""))
+                }
+                put(UInt8(ascii: "}"))
             }
-            head.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
-            payload.withUnsafeBytes { put($0) }
-            sequenceKey.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
-            typeKey.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
-            if let escaped {
-                escaped.withUnsafeBytes { put($0) }
-            } else {
-                storage[at] = UInt8(ascii: "\"")
-                at += 1
-                name.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-                storage[at] = UInt8(ascii: "\"")
-                at += 1
-            }
-            storage[at] = UInt8(ascii: "}")
-        }
-
-        deinit {
-            storage.deallocate()
         }
 
         /// The frame's bytes, less the number's.
-        var count: Int { storage.count }
+        var count: Int { bytes.header.total }
 
         /// Writes the frame numbered `sequence` (of `digits` digits) at `out`.
         func write(sequence: Int, digits: Int, to out: UnsafeMutableRawPointer) {
-            out.copyMemory(from: storage.baseAddress!, byteCount: frontCount)
-            var value = sequence
-            for index in stride(from: frontCount + digits - 1, through: frontCount, by: -1) {
-                let (rest, digit) = value.quotientAndRemainder(dividingBy: 10)
-                out.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digit), toByteOffset: index, as: UInt8.self)
-                value = rest
+            let (front, total) = bytes.header
+            bytes.withUnsafeMutablePointerToElements { start in
+                out.copyMemory(from: start, byteCount: front)
+                var value = sequence
+                for index in stride(from: front + digits - 1, through: front, by: -1) {
+                    let (rest, digit) = value.quotientAndRemainder(dividingBy: 10)
+                    out.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digit), toByteOffset: index, as: UInt8.self)
+                    value = rest
+                }
+                (out + front + digits).copyMemory(from: start + front, byteCount: total - front)
             }
-            (out + frontCount + digits).copyMemory(from: storage.baseAddress! + frontCount, byteCount: storage.count - frontCount)
         }
     }
+
+    /// A ``SharedEvent``'s bytes, after a header of where the number goes and how many
+    /// there are; written once, before it is shared.
+    fileprivate final class EventBytes: ManagedBuffer<(front: Int, total: Int), UInt8> {}
 
     private enum Storage {
         case whole([UInt8])
