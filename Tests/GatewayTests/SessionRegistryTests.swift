@@ -152,4 +152,22 @@ import Testing
         #expect(registry.count == 2)
         #expect(registry.historyBytes == first.count, "the ended session's bytes are gone")
     }
+
+    @Test func makingRoomDuringAUsersDispatchForgetsItsOtherWaitingSessionSafely() {
+        let event = DispatchFrame.SharedEvent(type: "E", payload: Array(String(repeating: "z", count: 100).utf8))
+        let frame = DispatchFrame(event, sequence: 1).count
+        // Room for one frame and a half in all.
+        var registry = SessionRegistry(limits: .init(bytesPerSession: 10 * frame, dispatchesPerSession: 1000, totalBytes: frame * 3 / 2))
+        registry.create(sessionID: "live", user: id(1), connection: 1)
+        registry.create(sessionID: "waiting", user: id(1), connection: 2)
+        registry.dispatch(event, toUser: id(1)) { _, _ in }
+        registry.detach("waiting", now: 10)
+        var delivered: [Int?] = []
+        // The live session's frame goes over the total: the waiting one is forgotten
+        // before the loop reaches it.
+        registry.dispatch(event, toUser: id(1)) { connection, _ in delivered.append(connection) }
+        #expect(delivered == [1])
+        #expect(registry.sessions(of: id(1)) == ["live"])
+        #expect(registry.historyBytes <= frame * 3 / 2)
+    }
 }
