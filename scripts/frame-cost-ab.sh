@@ -8,15 +8,16 @@
 #   scripts/frame-cost-ab.sh BUILD_A BUILD_B [RUNS]
 #
 # BUILD_A and BUILD_B are paths of release builds of readstates (copy
-# .build/release/readstates aside before building the other one).
+# .build/release/readstates aside before building the other one). THREADS=N serves
+# with N service threads (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$1 b=$2
 for _ in $(seq "${3:-3}"); do
     data_a=$(mktemp -d) data_b=$(mktemp -d)
-    "$a" serve --port 0 --data-dir "$data_a" --rate-limit 0 --threads 1 2>"$data_a/serve.log" &
+    "$a" serve --port 0 --data-dir "$data_a" --rate-limit 0 --threads "${THREADS:-1}" 2>"$data_a/serve.log" &
     server_a=$!
-    "$b" serve --port 0 --data-dir "$data_b" --rate-limit 0 --threads 1 2>"$data_b/serve.log" &
+    "$b" serve --port 0 --data-dir "$data_b" --rate-limit 0 --threads "${THREADS:-1}" 2>"$data_b/serve.log" &
     server_b=$!
     port_a="" port_b=""
     for _ in $(seq 100); do
