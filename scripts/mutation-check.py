@@ -136,8 +136,8 @@ MUTATIONS = {
     ),
     "final-flush-failure-exit-0": (
         "Sources/readstates/ServeCommand.swift",
-        "            await opened.close()\n            throw ExitCode(1)",
-        "            await opened.close()\n            return",
+        "        } catch is FinalWriteFailed {\n            throw ExitCode(1)\n        }\n        if !finalWriteSucceeded.value || fatal.value { throw ExitCode(1) }",
+        "        } catch is FinalWriteFailed {\n            return\n        }\n        if fatal.value { throw ExitCode(1) }",
         "ServeCommandTests/aFailedFinalFlushExitsOneAndNamesWhatIsLost",
         "serve exits 0 when the final flush failed",
     ),
@@ -185,9 +185,9 @@ MUTATIONS = {
         "the web client retries a refused token for ever",
     ),
     "core-ack-to-one-session": (
-        "Sources/Gateway/Core/SharedSessions.swift",
-        "registry.sessions(of: user).compactMap {",
-        "registry.sessions(of: user).prefix(1).compactMap {",
+        "Sources/Gateway/Protocol/SessionRegistry.swift",
+        "        for slot in userSlots.more { dispatch(event, toSlot: slot, deliver) }\n",
+        "",
         "GatewayCoreTests",
         "a dispatch to a user reaches only one of the user's sessions",
     ),
