@@ -170,4 +170,13 @@ import Testing
         #expect(registry.sessions(of: id(1)) == ["live"])
         #expect(registry.historyBytes <= frame * 3 / 2)
     }
+
+    @Test func aResumeNamingAnotherUsersSessionLeavesThatSessionsConnectionAlone() {
+        let sessions = SharedSessions(shards: 1)
+        _ = sessions.create(sessionID: "s1", user: id(1), connection: 7, first: "READY", writing: EncodedJSON(Array("{}".utf8)))
+        let resumed = sessions.resume(sessionID: "s1", user: id(2), sequence: 0, connection: 8, now: 10)
+        #expect(resumed.previous == nil)
+        #expect(resumed.frames == .failure(.unknownSession))
+        #expect(sessions.connection(of: "s1", user: id(1)) == 7, "still attached to its own connection")
+    }
 }

@@ -129,7 +129,9 @@ public final class SharedSessions: Sendable {
     public func resume(sessionID: String, user: Snowflake, sequence: Int, connection: Int, now: UInt64) -> Resumed {
         shard(of: user).registry.withLock { registry in
             var previous: Int?
-            if let attached = registry.connection(of: sessionID), attached != connection {
+            // Only the session's own user takes it over: a RESUME naming another
+            // user's session must not cut that user's connection.
+            if registry.user(of: sessionID) == user, let attached = registry.connection(of: sessionID), attached != connection {
                 previous = attached
                 registry.detach(sessionID, now: now)
             }

@@ -185,6 +185,12 @@ public struct SessionRegistry: Sendable {
         byUser[user].map { $0.all.compactMap { slots[$0]?.sessionID } } ?? []
     }
 
+    /// The user whose session it is.
+    public func user(of sessionID: String) -> Snowflake? {
+        guard let slot = slotOf[sessionID] else { return nil }
+        return slots.withUnsafeBufferPointer { $0[slot]?.user }
+    }
+
     public func connection(of sessionID: String) -> Int? {
         guard let slot = slotOf[sessionID] else { return nil }
         // In place: `slots[slot]?.connection` would copy the whole record first.

@@ -47,11 +47,12 @@ final class GatewayConnections {
 
     /// A WebSocket opened; `query` is its URL's query string (the connect options).
     func opened(_ id: Int, query: String?) {
+        // The transport keeps the socket before it reports it open.
+        guard let socket = server.webSocket(id) else { return }
         figures.connections.increment()
         let options = try? GatewayConnectOptions(query: query)
         // Fails only when out of memory: that connection is closed, the server goes on.
         let deflater = options?.compression == .zlibStream ? try? ZlibStreamDeflater(compression) : nil
-        guard let socket = server.webSocket(id) else { return }
         sockets[id] = WebSocketConnection(socket, deflater: deflater, ordered: core.threadCount > 1)
         if deflater != nil { server.sendBinaryMessages(on: id) }
         perform(core.connected(id, now: Monotonic.milliseconds()))
