@@ -43,4 +43,16 @@ import Testing
         #expect(sequences(released) == (3...(SequencedOutbox.maximumEarly + 3)).map { $0 })
         #expect(sequences(outbox.admit(frame(SequencedOutbox.maximumEarly + 4))) == [SequencedOutbox.maximumEarly + 4])
     }
+
+    @Test func sharedDispatchesAreOrderedByTheirOwnSequenceAndStayShared() {
+        let event = DispatchFrame.SharedEvent(type: "MESSAGE_CREATE", payload: Array(#"{"n":1}"#.utf8))
+        var outbox = SequencedOutbox()
+        #expect(outbox.admit(DispatchFrame(event, sequence: 1)).map(\.sequence) == [1])
+        #expect(outbox.admit(DispatchFrame(event, sequence: 3)).isEmpty)
+        #expect(outbox.earlyBytes == DispatchFrame(event, sequence: 3).count)
+        let released = outbox.admit(DispatchFrame(event, sequence: 2))
+        #expect(released.map(\.sequence) == [2, 3])
+        #expect(released.map(\.bytes) == [2, 3].map { ServerFrame.dispatch("MESSAGE_CREATE", sequence: $0, payload: Array(#"{"n":1}"#.utf8)) })
+        #expect(outbox.earlyBytes == 0)
+    }
 }

@@ -109,6 +109,14 @@ public struct DispatchFrame: Sendable, Equatable {
     /// An empty frame: what a trimmed history entry keeps (its bytes released).
     static let released = DispatchFrame(whole: [])
 
+    /// Its `s`; nil for a frame that is not a dispatch.
+    public var sequence: Int? {
+        switch storage {
+        case .whole(let frame): ServerFrame.sequence(of: frame)
+        case .shared(_, let sequence): sequence
+        }
+    }
+
     /// Its length in bytes.
     public var count: Int {
         switch storage {

@@ -11,7 +11,7 @@ struct SequencedOutbox {
     /// The `s` of the next dispatch to send; nil before the first.
     private var next: Int?
     /// Frames that came early, by `s`.
-    private var early: [Int: [UInt8]] = [:]
+    private var early: [Int: DispatchFrame] = [:]
     /// Bytes of the frames held: they count against the connection's backlog bound.
     private(set) var earlyBytes = 0
     /// Early frames past which the wait for a missing one is given up, so that a bug
@@ -19,8 +19,10 @@ struct SequencedOutbox {
     static let maximumEarly = 1_024
 
     /// The frames to queue now, in order: `frame` itself, those it released, or none.
-    mutating func admit(_ frame: [UInt8]) -> [[UInt8]] {
-        guard let sequence = ServerFrame.sequence(of: frame) else { return [frame] }
+    /// Dispatches stay ``DispatchFrame``s (written in place by the transport); only one
+    /// that has to wait here is held.
+    mutating func admit(_ frame: DispatchFrame) -> [DispatchFrame] {
+        guard let sequence = frame.sequence else { return [frame] }
         guard let expected = next else {
             next = sequence + 1
             return [frame] + released()
@@ -32,11 +34,16 @@ struct SequencedOutbox {
             return early.count > Self.maximumEarly ? giveUp() : []
         }
         next = sequence + 1
-        return [frame] + released()
+        return early.isEmpty ? [frame] : [frame] + released()
     }
 
-    private mutating func released() -> [[UInt8]] {
-        var out: [[UInt8]] = []
+    /// The same for a frame built whole.
+    mutating func admit(_ frame: [UInt8]) -> [[UInt8]] {
+        admit(DispatchFrame(whole: frame)).map(\.bytes)
+    }
+
+    private mutating func released() -> [DispatchFrame] {
+        var out: [DispatchFrame] = []
         while let expected = next, let frame = early.removeValue(forKey: expected) {
             earlyBytes -= frame.count
             out.append(frame)
@@ -45,7 +52,7 @@ struct SequencedOutbox {
         return out
     }
 
-    private mutating func giveUp() -> [[UInt8]] {
+    private mutating func giveUp() -> [DispatchFrame] {
         let ordered = early.sorted { $0.key < $1.key }
         early = [:]
         earlyBytes = 0

@@ -24,18 +24,22 @@ final class WebSocketConnection {
     /// - Returns: the connection's backlog in bytes: queued in the transport, plus
     ///   held back here waiting for an earlier `s`.
     func send(_ frame: [UInt8]) -> Int {
+        send(DispatchFrame(whole: frame))
+    }
+
+    /// The same for a numbered dispatch: written in place into the transport's buffer,
+    /// unless a deflate stream needs it whole.
+    func send(_ frame: DispatchFrame) -> Int {
         // In place (`sequenced?.admit`): a copy of the outbox would copy its held frames.
-        guard let released = sequenced?.admit(frame) else { return socket.send(deflater?.compress(frame) ?? frame) ?? 0 }
-        for ready in released {
-            socket.send(deflater?.compress(ready) ?? ready)
-        }
+        guard let released = sequenced?.admit(frame) else { return write(frame) ?? 0 }
+        for ready in released { write(ready) }
         return socket.queuedBytes + (sequenced?.earlyBytes ?? 0)
     }
 
-    /// The same for a numbered dispatch: written in place into the transport's buffer
-    /// when nothing transforms it (no deflate stream, one thread), else built whole.
-    func send(_ frame: DispatchFrame) -> Int {
-        guard deflater == nil, sequenced == nil else { return send(frame.bytes) }
-        return socket.send(count: frame.count) { frame.write(to: $0) } ?? 0
+    /// - Returns: the bytes queued in the transport, nil once it is closing or gone.
+    @discardableResult
+    private func write(_ frame: DispatchFrame) -> Int? {
+        if let deflater { return socket.send(deflater.compress(frame.bytes)) }
+        return socket.send(count: frame.count) { frame.write(to: $0) }
     }
 }
