@@ -78,19 +78,7 @@ struct OutgoingFrames {
     /// here after it. Safe outside WRITEABLE because no extension (permessage-deflate)
     /// is negotiated: lws would otherwise interleave its own draining.
     mutating func send(_ frame: [UInt8], to wsi: OpaquePointer) {
-        guard !failed else { return }
-        if isEmpty && lws_partial_buffered(wsi) == 0 {
-            if !write(frame, to: wsi) {
-                // lws marks the socket unusable and will not call WRITEABLE again: it
-                // closes the connection on its next round instead.
-                failed = true
-                lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
-            }
-            return
-        }
-        frames.append(frame)
-        queuedBytes += frame.count
-        lws_callback_on_writable(wsi)
+        send(count: frame.count, to: wsi, whole: { frame }) { Self.copy(frame, into: $0) }
     }
 
     /// The same for a message of `count` bytes that `write` puts into the buffer it is
@@ -98,18 +86,31 @@ struct OutgoingFrames {
     /// goes at once, so the caller builds no array for it; built into one only when it
     /// has to wait.
     mutating func send(count: Int, to wsi: OpaquePointer, _ write: (UnsafeMutableRawBufferPointer) -> Void) {
+        let whole = {
+            [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                write(UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            }
+        }
+        send(count: count, to: wsi, whole: whole, write)
+    }
+
+    /// Both sends: `write` fills the write buffer when the message goes at once,
+    /// `whole` gives it as an array to queue when it has to wait.
+    private mutating func send(
+        count: Int, to wsi: OpaquePointer, whole: () -> [UInt8], _ write: (UnsafeMutableRawBufferPointer) -> Void
+    ) {
         guard !failed else { return }
         if isEmpty && lws_partial_buffered(wsi) == 0 {
             if !self.write(count: count, to: wsi, write) {
+                // lws marks the socket unusable and will not call WRITEABLE again: it
+                // closes the connection on its next round instead.
                 failed = true
                 lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
             }
             return
         }
-        let frame = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            write(UnsafeMutableRawBufferPointer(buffer))
-            initialized = count
-        }
+        let frame = whole()
         frames.append(frame)
         queuedBytes += frame.count
         lws_callback_on_writable(wsi)
@@ -134,10 +135,12 @@ struct OutgoingFrames {
 
     /// One `lws_write` of one message.
     private mutating func write(_ frame: [UInt8], to wsi: OpaquePointer) -> Bool {
-        write(count: frame.count, to: wsi) { buffer in
-            frame.withUnsafeBytes { source in
-                if let base = source.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: source.count) }
-            }
+        write(count: frame.count, to: wsi) { Self.copy(frame, into: $0) }
+    }
+
+    private static func copy(_ frame: [UInt8], into buffer: UnsafeMutableRawBufferPointer) {
+        frame.withUnsafeBytes { source in
+            if let base = source.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: source.count) }
         }
     }
 

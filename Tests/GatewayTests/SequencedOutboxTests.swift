@@ -56,3 +56,10 @@ import Testing
         #expect(outbox.earlyBytes == 0)
     }
 }
+
+extension SequencedOutbox {
+    /// For frames built whole, as most of these tests hand over.
+    mutating func admit(_ frame: [UInt8]) -> [[UInt8]] {
+        admit(DispatchFrame(whole: frame)).map(\.bytes)
+    }
+}

@@ -21,22 +21,15 @@ public struct DispatchFrame: Sendable, Equatable {
 
         /// `payload`: the event's `d`, as JSON.
         public init(type: String, payload: [UInt8]) {
-            var name = type
-            let plain = name.withUTF8 { bytes in
-                !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-            }
-            // A name that needs escaping (never the gateway's own) goes through the writer.
-            var escaped: [UInt8]?
-            if !plain {
-                var writer = JSONWriter(capacity: type.utf8.count * 6 + 2)
-                writer.string(type)
-                escaped = writer.bytes
-            }
+            // The name as JSON writes it (quoted, escaped if it must be).
+            var name = JSONWriter(capacity: type.utf8.count + 8)
+            name.string(type)
+            let quoted = name.bytes
             let head: StaticString = #"{"op":0,"d":"#
             let sequenceKey: StaticString = #","s":"#
             let typeKey: StaticString = #","t":"#
             let front = head.utf8CodeUnitCount + payload.count + sequenceKey.utf8CodeUnitCount
-            let total = front + typeKey.utf8CodeUnitCount + (escaped?.count ?? name.utf8.count + 2) + 1
+            let total = front + typeKey.utf8CodeUnitCount + quoted.count + 1
             let created = EventBytes.create(minimumCapacity: total) { _ in (front: front, total: total) }
             bytes = unsafeDowncast(created, to: EventBytes.self)
             bytes.withUnsafeMutablePointerToElements { start in
@@ -46,22 +39,12 @@ public struct DispatchFrame: Sendable, Equatable {
                     UnsafeMutableRawPointer(at).copyMemory(from: base, byteCount: source.count)
                     at += source.count
                 }
-                func put(_ byte: UInt8) {
-                    at.pointee = byte
-                    at += 1
-                }
                 head.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
                 payload.withUnsafeBytes { put($0) }
                 sequenceKey.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
                 typeKey.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
-                if let escaped {
-                    escaped.withUnsafeBytes { put($0) }
-                } else {
-                    put(UInt8(ascii: "\""))
-                    name.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-                    put(UInt8(ascii: "\""))
-                }
-                put(UInt8(ascii: "}"))
+                quoted.withUnsafeBytes { put($0) }
+                at.pointee = UInt8(ascii: "}")
             }
         }
 
@@ -73,12 +56,8 @@ public struct DispatchFrame: Sendable, Equatable {
             let (front, total) = bytes.header
             bytes.withUnsafeMutablePointerToElements { start in
                 out.copyMemory(from: start, byteCount: front)
-                var value = sequence
-                for index in stride(from: front + digits - 1, through: front, by: -1) {
-                    let (rest, digit) = value.quotientAndRemainder(dividingBy: 10)
-                    out.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digit), toByteOffset: index, as: UInt8.self)
-                    value = rest
-                }
+                let written = JSONWriter.writeDigits(UInt64(sequence), to: (out + front).assumingMemoryBound(to: UInt8.self))
+                assert(written == digits)
                 (out + front + digits).copyMemory(from: start + front, byteCount: total - front)
             }
         }

@@ -265,7 +265,7 @@ public struct JSONWriter {
     /// digits at a time from a table with 32-bit arithmetic (a 64-bit division per pair
     /// was a third of the build time in `perf`).
     @inline(__always)
-    fileprivate static func writeDigits(_ value: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    static func writeDigits(_ value: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
         if value < 100_000_000 { return writeShort(UInt32(truncatingIfNeeded: value), to: out) }
         let low = UInt32(truncatingIfNeeded: value % 100_000_000)
         let rest = value / 100_000_000

@@ -16,9 +16,8 @@ public struct SessionRegistry: Sendable {
         /// The server is closing that connection (its close frame is on its way):
         /// dispatches are still kept for RESUME, but no longer sent to it.
         var closing = false
-        /// The newest dispatches, oldest first from `head`, with their sequence numbers
-        /// and lengths.
-        private var history: [(sequence: Int, frame: DispatchFrame, bytes: Int)] = []
+        /// The newest dispatches, oldest first from `head`, with their sequence numbers.
+        private var history: [(sequence: Int, frame: DispatchFrame)] = []
         private var head = 0
         /// Bytes of the frames kept, as they go out (an event's `d`, shared by the
         /// sessions it went to, is counted for each: the bound is what a RESUME may
@@ -49,9 +48,8 @@ public struct SessionRegistry: Sendable {
 
         private mutating func keep(_ frame: DispatchFrame, limits: HistoryLimits) -> (frame: DispatchFrame, bytesDelta: Int) {
             let before = historyBytes
-            let bytes = frame.count
-            history.append((sequence, frame, bytes))
-            historyBytes += bytes
+            history.append((sequence, frame))
+            historyBytes += frame.count
             trim(toBytes: limits.bytesPerSession, count: limits.dispatchesPerSession)
             return (frame, historyBytes - before)
         }
@@ -63,7 +61,7 @@ public struct SessionRegistry: Sendable {
         mutating func trim(toBytes bytes: Int, count: Int) -> Int {
             let before = historyBytes
             while keptCount > 1 && (historyBytes > bytes || keptCount > count) {
-                historyBytes -= history[head].bytes
+                historyBytes -= history[head].frame.count
                 history[head].frame = .released  // released now, not at the next compaction
                 head += 1
             }

@@ -112,6 +112,17 @@ final class GatewayConnections {
 
     // MARK: Actions
 
+    /// Hands a frame to this thread's connection `id`.
+    /// - Returns: false when the connection is gone.
+    private func send(_ frame: DispatchFrame, to id: Int) -> Bool {
+        guard let socket = sockets[id] else { return false }
+        // A client that does not read: the core decides what follows.
+        if socket.send(frame) > core.configuration.sendBacklogLimitBytes {
+            perform(core.backlogExceeded(id))
+        }
+        return true
+    }
+
     /// Performs what a core decided: this thread's, or another thread's for this
     /// thread's connections (handed over through the inbox).
     func perform(_ actions: [GatewayCore.Action]) {
@@ -129,18 +140,9 @@ final class GatewayConnections {
                 .close(let id, _) where !core.isLocal(id), .closeTakenOver(let id, _) where !core.isLocal(id):
                 elsewhere[GatewayCore.thread(of: id), default: []].append(action)
             case .send(let id, let frame):
-                guard let socket = sockets[id] else { continue }
-                framesOut += 1
-                // A client that does not read: the core decides what follows.
-                if socket.send(frame) > core.configuration.sendBacklogLimitBytes {
-                    perform(core.backlogExceeded(id))
-                }
+                if send(DispatchFrame(whole: frame), to: id) { framesOut += 1 }
             case .dispatch(let id, let frame):
-                guard let socket = sockets[id] else { continue }
-                framesOut += 1
-                if socket.send(frame) > core.configuration.sendBacklogLimitBytes {
-                    perform(core.backlogExceeded(id))
-                }
+                if send(frame, to: id) { framesOut += 1 }
             case .close(let id, let code):
                 // Once only, after what is queued: the transport sees to both.
                 server.close(id, code: code.rawValue, reason: code.reason)

@@ -37,11 +37,6 @@ struct SequencedOutbox {
         return early.isEmpty ? [frame] : [frame] + released()
     }
 
-    /// The same for a frame built whole.
-    mutating func admit(_ frame: [UInt8]) -> [[UInt8]] {
-        admit(DispatchFrame(whole: frame)).map(\.bytes)
-    }
-
     private mutating func released() -> [DispatchFrame] {
         var out: [DispatchFrame] = []
         while let expected = next, let frame = early.removeValue(forKey: expected) {

@@ -18,17 +18,12 @@ final class WebSocketConnection {
         sequenced = ordered ? SequencedOutbox() : nil
     }
 
-    /// Hands `frame` to the transport: compressed as handed over (the stream's order
-    /// is the order frames go out in), and, with several threads, once the frames
-    /// before it in `s` have gone. The transport drops it once the connection closes.
+    /// Hands `frame` to the transport: written in place into its buffer, or compressed
+    /// as handed over (the stream's order is the order frames go out in); with several
+    /// threads, once the frames before it in `s` have gone. The transport drops it once
+    /// the connection closes.
     /// - Returns: the connection's backlog in bytes: queued in the transport, plus
     ///   held back here waiting for an earlier `s`.
-    func send(_ frame: [UInt8]) -> Int {
-        send(DispatchFrame(whole: frame))
-    }
-
-    /// The same for a numbered dispatch: written in place into the transport's buffer,
-    /// unless a deflate stream needs it whole.
     func send(_ frame: DispatchFrame) -> Int {
         // In place (`sequenced?.admit`): a copy of the outbox would copy its held frames.
         guard let released = sequenced?.admit(frame) else { return write(frame) ?? 0 }

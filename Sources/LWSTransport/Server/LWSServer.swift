@@ -4,7 +4,7 @@ import Foundation
 /// One service thread's server: its libwebsockets context, its WebSockets and HTTP
 /// requests by connection ID, and the writes waiting for their sockets. It knows
 /// nothing of the protocol spoken over them: events go to an ``LWSServerHandler``,
-/// which answers with ``send(_:to:binary:)``, ``close(_:code:reason:)`` and
+/// which answers through the WebSocket (``webSocket(_:)``), ``close(_:code:reason:)`` and
 /// ``respond(_:_:)``.
 ///
 /// ## Threading
@@ -108,17 +108,8 @@ public final class LWSServer {
 
     // MARK: What the handler asks
 
-    /// Sends a message to the WebSocket (now, or once what waits before it is out;
-    /// dropped once it is closing or gone).
-    /// - Returns: the bytes queued on the connection after this one (for a bound on
-    ///   clients that do not read), or nil when the connection is unknown or closing.
-    @discardableResult
-    public func send(_ message: [UInt8], to connection: Int) -> Int? {
-        sockets[connection]?.send(message)
-    }
-
-    /// The open WebSocket `connection`, to send to without a lookup by ID (see
-    /// ``LWSWebSocket``); nil once it is gone.
+    /// The open WebSocket `connection`, to send to (``LWSWebSocket/send(_:)``); nil once
+    /// it is gone. Kept by the handler, it spares a lookup by ID per message.
     public func webSocket(_ connection: Int) -> LWSWebSocket? {
         sockets[connection]
     }
@@ -127,11 +118,6 @@ public final class LWSServer {
     /// rather than text.
     public func sendBinaryMessages(on connection: Int) {
         sockets[connection]?.outgoing.binary = true
-    }
-
-    /// The bytes queued on the WebSocket, not yet written (0 when it is unknown).
-    public func queuedBytes(_ connection: Int) -> Int {
-        sockets[connection]?.outgoing.queuedBytes ?? 0
     }
 
     /// Closes the WebSocket with `code` once the messages queued before are out.

@@ -1,6 +1,6 @@
 /// The protocol a server's service thread serves, told what happens on the thread's
 /// connections. Called on that thread only, from inside libwebsockets callbacks; the
-/// handler answers through ``LWSServer`` (send, close, respond), which never calls
+/// handler answers through ``LWSServer`` (a WebSocket's send, close, respond), which never calls
 /// back into it from inside those calls.
 public protocol LWSServerHandler: AnyObject {
     /// Whether an upgrade request for `uri` (path and query) becomes a WebSocket;

@@ -4,11 +4,10 @@ internal import CWebsockets
 /// being reassembled, the frames waiting for the socket to be writable, and the close
 /// frame to write once they are out.
 ///
-/// A handler that sends to a connection often keeps this object (``LWSServer/webSocket(_:)``)
-/// and sends through it: ``LWSServer/send(_:to:)`` finds it by ID first, one dictionary
-/// lookup per frame (about 1% of the gateway's CPU at 1,000 sessions and 3,000
-/// events/s, `perf record --call-graph dwarf`). Use it on the server's thread only;
-/// once the connection is gone, sends through it are dropped.
+/// The handler keeps this object (``LWSServer/webSocket(_:)``) and sends through it:
+/// no dictionary lookup by ID per message (about 1% of the gateway's CPU at 1,000
+/// sessions and 3,000 events/s, `perf record --call-graph dwarf`). Use it on the
+/// server's thread only; once the connection is gone, sends through it are dropped.
 public final class LWSWebSocket {
     let wsi: OpaquePointer
     var incoming = IncomingMessage()
