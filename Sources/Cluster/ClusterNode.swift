@@ -179,7 +179,8 @@ public final class ClusterNode: @unchecked Sendable {
     }
 
     private var pendingStartDeadline: UInt64?
-    private var lastStartError = "no answer"
+    /// Why start-up has not succeeded yet: what it fails with at its deadline.
+    private var lastStartError = ClusterError.redisUnreachable("no answer")
 
     /// Publishes `body` to one node.
     public func send(_ body: [UInt8], to node: String) {
@@ -349,7 +350,7 @@ public final class ClusterNode: @unchecked Sendable {
                 logger.info("cluster: connected to Redis", metadata: ["redis": "\(configuration.redis)"])
             }
         case .disconnected(let reason):
-            lastStartError = reason
+            lastStartError = .redisUnreachable(reason)
             if isCommands {
                 for (_, waiting) in pending { waiting.completion(.failure(.disconnected)) }
                 pending = [:]
@@ -421,7 +422,7 @@ public final class ClusterNode: @unchecked Sendable {
                 if message.contains("NODE_ID_TAKEN") {
                     // A node killed with this ID is listed until its TTL runs out: wait
                     // for that, within start-up's deadline.
-                    lastStartError = ClusterError.nodeIDTaken(configuration.nodeID).description
+                    lastStartError = .nodeIDTaken(configuration.nodeID)
                     nextHeartbeat = Self.now() + 250
                 } else if message.contains("WORKER_LOST") {
                     // Its IDs would collide with the other node's: stop, loudly.
@@ -522,8 +523,7 @@ public final class ClusterNode: @unchecked Sendable {
             updateHealth(.degraded)
         }
         if let deadline = pendingStartDeadline, now >= deadline {
-            let reason = lastStartError
-            finishStart(.failure(reason.hasPrefix("node ID") ? .nodeIDTaken(configuration.nodeID) : .redisUnreachable(reason)))
+            finishStart(.failure(lastStartError))
         }
         if !pending.isEmpty {
             for (id, waiting) in pending where now >= waiting.deadline {

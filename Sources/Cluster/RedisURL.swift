@@ -1,3 +1,5 @@
+import Foundation
+
 /// `redis://HOST:PORT[/DB]`: where the cluster's Redis is.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
@@ -10,28 +12,29 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         self.database = database
     }
 
-    /// - Throws: ``ClusterError/badRedisURL(_:)`` for anything but `redis://HOST[:PORT][/DB]`.
+    /// - Throws: ``ClusterError/badRedisURL(_:)`` for anything but `redis://HOST[:PORT][/DB]`
+    ///   (an IPv6 host in brackets: `redis://[::1]:6379`).
     public init(parsing text: String) throws(ClusterError) {
-        guard text.hasPrefix("redis://") else { throw .badRedisURL(text) }
-        var rest = text.dropFirst("redis://".count)
-        var database = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            if !path.isEmpty {
-                guard let number = Int(path), (0...15).contains(number) else { throw .badRedisURL(text) }
-                database = number
-            }
-            rest = rest[..<slash]
-        }
-        var host = Substring(rest)
+        // Foundation's parser, as PostgresURL uses: splitting on the last `:` took the
+        // brackets of an IPv6 host into its name.
+        guard let components = URLComponents(string: text), components.scheme == "redis",
+            var host = components.host, !host.isEmpty,
+            components.user == nil, components.password == nil, components.query == nil, components.fragment == nil
+        else { throw .badRedisURL(text) }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         var port: Int32 = 6379
-        if let colon = rest.lastIndex(of: ":") {
-            guard let number = Int32(rest[rest.index(after: colon)...]), (1...65_535).contains(number) else { throw .badRedisURL(text) }
-            port = number
-            host = rest[..<colon]
+        if let given = components.port {
+            guard (1...65_535).contains(given) else { throw .badRedisURL(text) }
+            port = Int32(given)
         }
-        guard !host.isEmpty, !host.contains("@") else { throw .badRedisURL(text) }
-        self.init(host: String(host), port: port, database: database)
+        var database = 0
+        if components.path.count > 1 {
+            guard components.path.hasPrefix("/"), let number = Int(components.path.dropFirst()), (0...15).contains(number) else {
+                throw .badRedisURL(text)
+            }
+            database = number
+        }
+        self.init(host: host, port: port, database: database)
     }
 
     public var description: String { "redis://\(host):\(port)/\(database)" }

@@ -21,4 +21,18 @@ extension ReadStates {
         }
         return released
     }
+
+    /// The same for one user, in its own shard: no scan of the cache.
+    /// - Returns: whether the user was cached.
+    @discardableResult
+    public func release(user: Snowflake) -> Bool {
+        let released = try? shard(for: user).withTable({ table, evictions -> Bool in
+            guard let record = table.find(user.rawValue) else { return false }
+            table.evict(record, into: &evictions)
+            return true
+        }) { eviction in
+            persistence.evicted(user: eviction.user, dirtyStates: eviction.dirtyStates)
+        }
+        return released ?? false
+    }
 }

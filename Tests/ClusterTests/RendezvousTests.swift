@@ -25,6 +25,13 @@ import Testing
         let one = Membership([.init(id: "n1", url: "x"), .init(id: "n2", url: "y"), .init(id: "n3", url: "z")])
         let other = Membership([.init(id: "n3", url: "z"), .init(id: "n1", url: "x"), .init(id: "n2", url: "y")])
         for user in UInt64(1)...1_000 { #expect(one.owner(of: user) == other.owner(of: user)) }
+        // `Membership` sorts its members, so the above holds by construction; the
+        // hashing itself must not depend on the order either.
+        let hashes = ["n1", "n2", "n3"].map(Rendezvous.nodeHash)
+        let reordered = [hashes[2], hashes[0], hashes[1]]
+        for user in UInt64(1)...1_000 {
+            #expect(hashes[Rendezvous.owner(of: user, among: hashes)!] == reordered[Rendezvous.owner(of: user, among: reordered)!])
+        }
         #expect(Membership([]).owner(of: 1) == nil)
         // Fixed values: every node, of every run and release, must hash alike (a seeded
         // hash would pass a comparison within one process and fail across nodes).
@@ -37,6 +44,7 @@ import Testing
         ("redis://127.0.0.1:6380/2", RedisURL(host: "127.0.0.1", port: 6380, database: 2)),
         ("redis://cache.internal", RedisURL(host: "cache.internal", port: 6379, database: 0)),
         ("redis://h:7000/", RedisURL(host: "h", port: 7000, database: 0)),
+        ("redis://[::1]:6381/3", RedisURL(host: "::1", port: 6381, database: 3)),
     ])
     func redisURLsParse(_ text: String, _ expected: RedisURL) throws {
         #expect(try RedisURL(parsing: text) == expected)

@@ -119,4 +119,17 @@ import Testing
         #expect(engine.release { _ in false } == 0)
         #expect(engine.readStatesIfCached(of: id(2))?.count == 2)
     }
+
+    @Test func oneUserIsReleasedFromItsShardWithItsDirtyStates() async throws {
+        let persistence = RecordingPersistence([:])
+        let engine = ReadStates(configuration: .init(capacity: 1_000, shards: 4), persistence: persistence)
+        for user in UInt64(1)...3 { _ = try await engine.ack(user: id(user), channel: id(10), messageID: id(7)) }
+        #expect(engine.release(user: id(2)))
+        #expect(engine.readStatesIfCached(of: id(2)) == nil)
+        #expect(engine.readStatesIfCached(of: id(1))?.count == 1)
+        #expect(engine.readStatesIfCached(of: id(3))?.count == 1)
+        #expect(persistence.evicted.map(\.user) == [id(2)])
+        #expect(!engine.release(user: id(2)), "no longer cached")
+        engine.checkInvariants()
+    }
 }

@@ -218,7 +218,8 @@ public final class GatewayCluster: Sendable {
     private func answer(_ body: [UInt8], from sender: String, reply: @escaping @Sendable (Result<[UInt8], ClusterError>) -> Void) {
         guard let decoded = ClusterMessage(decoding: body) else { return reply(.failure(.redis("unreadable request"))) }
         let (message, hops) = decoded.unforwarded
-        // Served by this node's engine alone (a router without the cluster).
+        // Served by this node's engine alone (a router without the cluster, so the
+        // check for a move meanwhile is made here).
         let local = ReadStateRouter(engine: engine, versions: versions)
         switch message {
         case .readStates(let user), .ack(let user, _, _, _):
@@ -278,7 +279,7 @@ public final class GatewayCluster: Sendable {
     /// away meanwhile, the operation may have loaded it back into this cache after its
     /// release. Released again (and written), so that no copy stays here.
     func releaseIfMovedMeanwhile(_ user: Snowflake) async {
-        guard !isLocal(user), engine.release(where: { $0 == user }) > 0 else { return }
+        guard !isLocal(user), engine.release(user: user) else { return }
         do {
             try await flush()
         } catch {

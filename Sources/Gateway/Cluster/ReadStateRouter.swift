@@ -18,11 +18,6 @@ public struct ReadStateRouter: Sendable {
         self.cluster = cluster
     }
 
-    /// Whether this node owns `user` (always without a cluster).
-    public func isLocal(_ user: Snowflake) -> Bool {
-        cluster?.isLocal(user) ?? true
-    }
-
     /// The owner's node ID when it is another node.
     func remoteOwner(of user: Snowflake) -> String? {
         guard let cluster, let owner = cluster.owner(of: user), owner.id != cluster.nodeID else { return nil }
@@ -35,7 +30,9 @@ public struct ReadStateRouter: Sendable {
             let reply = try await cluster.request(.readStates(user: user), to: owner)
             return (reply.states, ReadStateVersions(generation: reply.generation))
         }
-        return (try await engine.readStates(of: user), versions)
+        let states = try await engine.readStates(of: user)
+        await cluster?.releaseIfMovedMeanwhile(user)
+        return (states, versions)
     }
 
     /// Applies acks in order. Those applied before a failure stand and are returned
@@ -52,16 +49,19 @@ public struct ReadStateRouter: Sendable {
             }
         }
         var changes: [ReadStateChange] = []
+        var failure: (any Error)?
         for item in items {
             do {
                 changes.append(
                     try await engine.ack(user: user, channel: item.channel, messageID: item.message, manual: manual, mentionCount: mentionCount)
                 )
             } catch {
-                return (changes, versions, error)
+                failure = error
+                break
             }
         }
-        return (changes, versions, nil)
+        await cluster?.releaseIfMovedMeanwhile(user)
+        return (changes, versions, failure)
     }
 
     /// Counts a mention for each user: here for those this node owns, one message per
