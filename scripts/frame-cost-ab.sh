@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$1 b=$2
+# shellcheck source=lib/server-port.sh
+source scripts/lib/server-port.sh
 for _ in $(seq "${3:-3}"); do
     data_a=$(mktemp -d) data_b=$(mktemp -d)
     if [ "$a" = echo ]; then
@@ -26,13 +28,7 @@ for _ in $(seq "${3:-3}"); do
     server_a=$!
     "$b" serve --port 0 --data-dir "$data_b" --rate-limit 0 --threads "${THREADS:-1}" 2>"$data_b/serve.log" &
     server_b=$!
-    port_a="" port_b=""
-    for _ in $(seq 100); do
-        port_a=$(grep -o '127\.0\.0\.1:[0-9]*' "$data_a/serve.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-        port_b=$(grep -o '127\.0\.0\.1:[0-9]*' "$data_b/serve.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-        [ -n "$port_a" ] && [ -n "$port_b" ] && break
-        sleep 0.1
-    done
+    port_a=$(server_port "$data_a/serve.log") port_b=$(server_port "$data_b/serve.log")
     if [ -z "$port_a" ] || [ -z "$port_b" ]; then
         echo "a server did not start:" >&2
         cat "$data_a/serve.log" "$data_b/serve.log" >&2

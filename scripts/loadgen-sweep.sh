@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-.build/release/readstates}
+# shellcheck source=lib/server-port.sh
+source scripts/lib/server-port.sh
 sessions=$1 seconds=$2
 shift 2
 for rate in "$@"; do
@@ -30,12 +32,7 @@ for rate in "$@"; do
         extra=(--data-dir "$data")
     fi
     server=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(grep -o '127\.0\.0\.1:[0-9]*' "$data/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
+    port=$(server_port "$data/server.log")
     echo "== $sessions sessions, $rate events/s, $seconds s ($(date -u +%FT%TZ)) ${SERVE_OPTIONS:-}"
     if [ -z "$port" ]; then
         echo "the server did not start:" && cat "$data/server.log"
