@@ -182,6 +182,13 @@ public final class ClusterNode: @unchecked Sendable {
     /// Why start-up has not succeeded yet: what it fails with at its deadline.
     private var lastStartError = ClusterError.redisUnreachable("no answer")
 
+    /// Answers every request still waiting with `error` (on the loop's thread).
+    private func failPending(_ error: ClusterError) {
+        let waiting = pending
+        pending = [:]
+        for (_, request) in waiting { request.completion(.failure(error)) }
+    }
+
     /// Publishes `body` to one node.
     public func send(_ body: [UInt8], to node: String) {
         publish(ClusterEnvelope(kind: .message, sender: configuration.nodeID, body: body), to: nodeChannel(node))
@@ -250,8 +257,7 @@ public final class ClusterNode: @unchecked Sendable {
                 }
                 leaving = true
                 logger.info("cluster: leaving the member set", metadata: ["connected": "\(commands.isConnected)", "worker": "\(workerNumber.map(String.init) ?? "none")"])
-                for (_, waiting) in pending { waiting.completion(.failure(.stopped)) }
-                pending = [:]
+                failPending(.stopped)
                 let others = Membership(membership.members.filter { $0.id != configuration.nodeID })
                 // Not kept by the grace after a Redis restart (``apply(_:)``): it said so.
                 announcedLeaves.insert(configuration.nodeID)
@@ -285,8 +291,7 @@ public final class ClusterNode: @unchecked Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.perform { [self] in
                 leaving = true
-                for (_, waiting) in pending { waiting.completion(.failure(.stopped)) }
-                pending = [:]
+                failPending(.stopped)
                 continuation.resume()
             }
         }
@@ -352,8 +357,7 @@ public final class ClusterNode: @unchecked Sendable {
         case .disconnected(let reason):
             lastStartError = .redisUnreachable(reason)
             if isCommands {
-                for (_, waiting) in pending { waiting.completion(.failure(.disconnected)) }
-                pending = [:]
+                failPending(.disconnected)
             }
             if health == .healthy {
                 logger.warning(

@@ -67,12 +67,7 @@ public final class PostgresTestServer: Sendable {
 
     private static func script(_ arguments: String...) async throws {
         // pg_ctl itself waits at most 60 s for the server.
-        let result = try await Subprocess.run(scriptsDirectory.appendingPathComponent("postgres-server.sh").path, arguments, within: 90)
-        guard result.status == 0 else {
-            throw TestServerError(
-                "postgres-server.sh \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.error)"
-            )
-        }
+        try await runProjectScript("postgres-server.sh", arguments, within: 90)
     }
 }
 

@@ -38,12 +38,6 @@ public final class RedisTestServer: Sendable {
 
     @discardableResult
     private static func script(_ arguments: [String]) async throws -> String {
-        let result = try await Subprocess.run(
-            PostgresTestServer.scriptsDirectory.appendingPathComponent("redis-server.sh").path, arguments, within: 30
-        )
-        guard result.status == 0 else {
-            throw TestServerError("redis-server.sh \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.error)")
-        }
-        return result.output
+        try await runProjectScript("redis-server.sh", arguments, within: 30)
     }
 }
